@@ -1,0 +1,217 @@
+import { IovError } from "../errors.js";
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT; // 4 KiB
+export const PAGE_MASK = PAGE_SIZE - 1;
+/** Physical addresses are JS numbers: 52 bits fit exactly in a double's 53-bit mantissa. */
+export const PHYS_ADDR_BITS = 52;
+export const PHYS_ADDR_LIMIT = 2 ** PHYS_ADDR_BITS;
+
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+
+/**
+ * Sparse host physical memory. Pages of 4 KiB are allocated on first write; untouched memory reads
+ * as zero. All multi-byte accessors are little-endian. The hot-path accessors take plain numbers and
+ * allocate nothing; `page()` gives the data plane a zero-copy window on one page.
+ */
+export class PhysMem {
+  private readonly pages = new Map<number, Uint8Array>();
+  /** One-entry lookup cache: most data-plane accesses hit the same page as the previous one. */
+  private lastPfn = -1;
+  private lastPage: Uint8Array = ZERO_PAGE;
+  private lastWritable = false;
+
+  constructor(readonly sizeLimit: number = PHYS_ADDR_LIMIT) {
+    if (!Number.isSafeInteger(sizeLimit) || sizeLimit <= 0 || sizeLimit > PHYS_ADDR_LIMIT)
+      throw new IovError("ERANGE", `memory size ${sizeLimit} outside 1..2^52`);
+  }
+
+  /** Pages actually backed (resident set of the model). */
+  get residentPages(): number {
+    return this.pages.size;
+  }
+  get residentBytes(): number {
+    return this.pages.size * PAGE_SIZE;
+  }
+
+  private check(addr: number, len: number): void {
+    if (!(addr >= 0 && len >= 0 && addr + len <= this.sizeLimit && Number.isInteger(addr)))
+      throw new IovError("EFAULT", `physical access 0x${addr.toString(16)}+${len} outside 0..0x${this.sizeLimit.toString(16)}`, { addr, len });
+  }
+
+  /** The page holding `addr` for reading (a shared zero page if never written). */
+  pageForRead(addr: number): Uint8Array {
+    const pfn = Math.floor(addr / PAGE_SIZE);
+    if (pfn === this.lastPfn) return this.lastPage;
+    const p = this.pages.get(pfn);
+    if (p === undefined) return ZERO_PAGE;
+    this.lastPfn = pfn;
+    this.lastPage = p;
+    this.lastWritable = true;
+    return p;
+  }
+
+  /** The page holding `addr` for writing, allocated on first touch. */
+  pageForWrite(addr: number): Uint8Array {
+    const pfn = Math.floor(addr / PAGE_SIZE);
+    if (pfn === this.lastPfn && this.lastWritable) return this.lastPage;
+    let p = this.pages.get(pfn);
+    if (p === undefined) {
+      if (addr < 0 || addr >= this.sizeLimit) this.check(addr, 1);
+      p = new Uint8Array(PAGE_SIZE);
+      this.pages.set(pfn, p);
+    }
+    this.lastPfn = pfn;
+    this.lastPage = p;
+    this.lastWritable = true;
+    return p;
+  }
+
+  /** Whether the page holding `addr` has been written. */
+  isBacked(addr: number): boolean {
+    return this.pages.has(Math.floor(addr / PAGE_SIZE));
+  }
+
+  read8(addr: number): number {
+    return this.pageForRead(addr)[addr & PAGE_MASK]!;
+  }
+  write8(addr: number, v: number): void {
+    this.pageForWrite(addr)[addr & PAGE_MASK] = v;
+  }
+  read16(addr: number): number {
+    const o = addr & PAGE_MASK;
+    if (o <= PAGE_SIZE - 2) {
+      const p = this.pageForRead(addr);
+      return p[o]! | (p[o + 1]! << 8);
+    }
+    return this.read8(addr) | (this.read8(addr + 1) << 8);
+  }
+  write16(addr: number, v: number): void {
+    const o = addr & PAGE_MASK;
+    if (o <= PAGE_SIZE - 2) {
+      const p = this.pageForWrite(addr);
+      p[o] = v;
+      p[o + 1] = v >>> 8;
+      return;
+    }
+    this.write8(addr, v);
+    this.write8(addr + 1, v >>> 8);
+  }
+  read32(addr: number): number {
+    const o = addr & PAGE_MASK;
+    if (o <= PAGE_SIZE - 4) {
+      const p = this.pageForRead(addr);
+      return (p[o]! | (p[o + 1]! << 8) | (p[o + 2]! << 16) | (p[o + 3]! << 24)) >>> 0;
+    }
+    return (this.read16(addr) | (this.read16(addr + 2) << 16)) >>> 0;
+  }
+  write32(addr: number, v: number): void {
+    const o = addr & PAGE_MASK;
+    if (o <= PAGE_SIZE - 4) {
+      const p = this.pageForWrite(addr);
+      p[o] = v;
+      p[o + 1] = v >>> 8;
+      p[o + 2] = v >>> 16;
+      p[o + 3] = v >>> 24;
+      return;
+    }
+    this.write16(addr, v & 0xffff);
+    this.write16(addr + 2, v >>> 16);
+  }
+  /** 64-bit read as a bigint (exact). */
+  read64(addr: number): bigint {
+    return (BigInt(this.read32(addr + 4)) << 32n) | BigInt(this.read32(addr));
+  }
+  write64(addr: number, v: bigint): void {
+    this.write32(addr, Number(v & 0xffffffffn));
+    this.write32(addr + 4, Number((v >> 32n) & 0xffffffffn));
+  }
+  /** 64-bit read as a number; exact only when the value is below 2^53 (addresses, counters). */
+  read64n(addr: number): number {
+    return this.read32(addr + 4) * 0x1_0000_0000 + this.read32(addr);
+  }
+  write64n(addr: number, v: number): void {
+    this.write32(addr, v % 0x1_0000_0000 >>> 0);
+    this.write32(addr + 4, Math.floor(v / 0x1_0000_0000) >>> 0);
+  }
+
+  /** Copy `len` bytes from memory into `dst` (starting at dstOff). */
+  readInto(addr: number, dst: Uint8Array, dstOff = 0, len = dst.length - dstOff): void {
+    this.check(addr, len);
+    let done = 0;
+    while (done < len) {
+      const a = addr + done;
+      const o = a & PAGE_MASK;
+      const n = Math.min(PAGE_SIZE - o, len - done);
+      const p = this.pageForRead(a);
+      dst.set(p.subarray(o, o + n), dstOff + done);
+      done += n;
+    }
+  }
+  /** Copy `src` into memory at `addr`. */
+  writeFrom(addr: number, src: Uint8Array, srcOff = 0, len = src.length - srcOff): void {
+    this.check(addr, len);
+    let done = 0;
+    while (done < len) {
+      const a = addr + done;
+      const o = a & PAGE_MASK;
+      const n = Math.min(PAGE_SIZE - o, len - done);
+      this.pageForWrite(a).set(src.subarray(srcOff + done, srcOff + done + n), o);
+      done += n;
+    }
+  }
+  /** Convenience: a fresh copy of `len` bytes (control plane and tests only). */
+  read(addr: number, len: number): Uint8Array {
+    const b = new Uint8Array(len);
+    this.readInto(addr, b);
+    return b;
+  }
+  /** Memory-to-memory copy, page by page, no temporary buffer (copyWithin when on one page). */
+  copy(dst: number, src: number, len: number): void {
+    this.check(dst, len);
+    this.check(src, len);
+    let done = 0;
+    while (done < len) {
+      const s = src + done;
+      const d = dst + done;
+      const n = Math.min(PAGE_SIZE - (s & PAGE_MASK), PAGE_SIZE - (d & PAGE_MASK), len - done);
+      const sp = this.pageForRead(s);
+      const dp = this.pageForWrite(d);
+      if (sp === dp) dp.copyWithin(d & PAGE_MASK, s & PAGE_MASK, (s & PAGE_MASK) + n);
+      else dp.set(sp.subarray(s & PAGE_MASK, (s & PAGE_MASK) + n), d & PAGE_MASK);
+      done += n;
+    }
+  }
+  fill(addr: number, len: number, value: number): void {
+    this.check(addr, len);
+    let done = 0;
+    while (done < len) {
+      const a = addr + done;
+      const o = a & PAGE_MASK;
+      const n = Math.min(PAGE_SIZE - o, len - done);
+      if (value === 0 && !this.isBacked(a)) {
+        done += n;
+        continue;
+      }
+      this.pageForWrite(a).fill(value, o, o + n);
+      done += n;
+    }
+  }
+  /**
+   * Zero-copy view of [addr, addr+len) for the data plane. The range must lie in one page
+   * (packet buffers are page-contained by construction); the view aliases memory.
+   */
+  view(addr: number, len: number): Uint8Array {
+    const o = addr & PAGE_MASK;
+    if (o + len > PAGE_SIZE)
+      throw new IovError("EINVAL", `view 0x${addr.toString(16)}+${len} crosses a page boundary`);
+    return this.pageForWrite(addr).subarray(o, o + len);
+  }
+  /** Release every page in [addr, addr+len) (page-aligned), so it reads as zero again. */
+  discard(addr: number, len: number): void {
+    for (let a = addr - (addr & PAGE_MASK); a < addr + len; a += PAGE_SIZE) {
+      this.pages.delete(Math.floor(a / PAGE_SIZE));
+    }
+    this.lastPfn = -1;
+  }
+}
