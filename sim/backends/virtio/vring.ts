@@ -1,0 +1,217 @@
+/**
+ * virtio 1.x split virtqueue in guest memory (virtio spec §2.7): descriptor table (16 B entries),
+ * available ring and used ring, with event-index notification suppression
+ * (VIRTIO_RING_F_EVENT_IDX). The driver side (guest) and the device side (vhost) both work on the
+ * same bytes through the guest's memory; nothing here allocates per packet.
+ */
+import type { Guest } from "../../../src/hypervisor-glue/guest.js";
+
+export const VRING_DESC_F_NEXT = 1;
+export const VRING_DESC_F_WRITE = 2;
+export const VRING_AVAIL_F_NO_INTERRUPT = 1;
+export const VRING_USED_F_NO_NOTIFY = 1;
+export const VRING_DESC_SIZE = 16;
+/** virtio_net_hdr_v1 (flags, gso_type, hdr_len, gso_size, csum_start, csum_offset, num_buffers). */
+export const VIRTIO_NET_HDR_LEN = 12;
+
+/** vring_need_event: notify iff the other side asked for an event at an index in (old, new]. */
+export function vringNeedEvent(eventIdx: number, newIdx: number, oldIdx: number): boolean {
+  return ((newIdx - eventIdx - 1) & 0xffff) < ((newIdx - oldIdx) & 0xffff);
+}
+
+export interface VringLayout {
+  readonly size: number;
+  readonly desc: number;
+  readonly avail: number;
+  readonly used: number;
+  /** Bytes the three parts take (for allocation). */
+  readonly bytes: number;
+}
+
+/** Place a queue of `size` entries at guest-physical `gpa` (legacy layout: used ring 4 KiB aligned). */
+export function vringLayout(gpa: number, size: number): VringLayout {
+  const desc = gpa;
+  const avail = desc + VRING_DESC_SIZE * size;
+  const availBytes = 6 + 2 * size; // flags, idx, ring[], used_event
+  const used = Math.ceil((avail + availBytes) / 4096) * 4096;
+  const usedBytes = 6 + 8 * size; // flags, idx, ring[] {id,len}, avail_event
+  return { size, desc, avail, used, bytes: used + usedBytes - gpa };
+}
+
+/** Guest driver side of one virtqueue. Buffers are fixed per descriptor (one buffer per slot). */
+export class VringDriver {
+  private freeHead = 0;
+  private numFree: number;
+  private availIdx = 0;
+  private lastUsed = 0;
+  /** avail idx at the time of the last kick decision. */
+  private kickedIdx = 0;
+  kicks = 0;
+  suppressedKicks = 0;
+
+  constructor(readonly g: Guest, readonly L: VringLayout, readonly bufGpa: number, readonly bufSize: number, readonly eventIdx = true) {
+    this.numFree = L.size;
+    for (let i = 0; i < L.size; i++) {
+      const d = L.desc + i * VRING_DESC_SIZE;
+      g.write64n(d, bufGpa + i * bufSize);
+      g.write32(d + 8, bufSize);
+      g.write16(d + 12, 0);
+      g.write16(d + 14, (i + 1) % L.size);
+    }
+    g.write16(L.avail, 0);
+    g.write16(L.avail + 2, 0);
+  }
+
+  get free(): number {
+    return this.numFree;
+  }
+
+  /** TX: copy header + frame into the next buffer and publish it. Returns false when the ring is full. */
+  addOutbuf(frame: Uint8Array, len: number): boolean {
+    if (this.numFree === 0) return false;
+    const id = this.freeHead;
+    const d = this.L.desc + id * VRING_DESC_SIZE;
+    const buf = this.bufGpa + id * this.bufSize;
+    for (let i = 0; i < VIRTIO_NET_HDR_LEN; i += 4) this.g.write32(buf + i, 0);
+    this.g.writeBytes(buf + VIRTIO_NET_HDR_LEN, frame, 0, len);
+    this.g.write32(d + 8, VIRTIO_NET_HDR_LEN + len);
+    this.g.write16(d + 12, 0);
+    this.publish(id);
+    return true;
+  }
+
+  /** RX: post an empty device-writable buffer. */
+  addInbuf(): boolean {
+    if (this.numFree === 0) return false;
+    const id = this.freeHead;
+    const d = this.L.desc + id * VRING_DESC_SIZE;
+    this.g.write32(d + 8, this.bufSize);
+    this.g.write16(d + 12, VRING_DESC_F_WRITE);
+    this.publish(id);
+    return true;
+  }
+
+  private publish(id: number): void {
+    this.freeHead = this.g.read16(this.L.desc + id * VRING_DESC_SIZE + 14);
+    this.numFree--;
+    this.g.write16(this.L.avail + 4 + 2 * (this.availIdx % this.L.size), id);
+    this.availIdx = (this.availIdx + 1) & 0xffff;
+    this.g.write16(this.L.avail + 2, this.availIdx); // (write barrier before idx in real drivers)
+  }
+
+  /** virtqueue_kick_prepare: whether the device asked to be notified for what was published. */
+  kickPrepare(): boolean {
+    const old = this.kickedIdx;
+    const nw = this.availIdx;
+    this.kickedIdx = nw;
+    let need: boolean;
+    if (this.eventIdx) need = vringNeedEvent(this.g.read16(this.L.used + 4 + 8 * this.L.size), nw, old);
+    else need = (this.g.read16(this.L.used) & VRING_USED_F_NO_NOTIFY) === 0;
+    if (need) this.kicks++;
+    else this.suppressedKicks++;
+    return need;
+  }
+
+  /** Reclaim used buffers; returns how many. For RX, `onRx(gpa, len)` sees each filled buffer. */
+  reclaim(onRx?: (gpa: number, len: number) => void): number {
+    const usedIdx = this.g.read16(this.L.used + 2);
+    let n = 0;
+    while (this.lastUsed !== usedIdx) {
+      const e = this.L.used + 4 + 8 * (this.lastUsed % this.L.size);
+      const id = this.g.read32(e);
+      const len = this.g.read32(e + 4);
+      if (onRx !== undefined) onRx(this.bufGpa + id * this.bufSize + VIRTIO_NET_HDR_LEN, len - VIRTIO_NET_HDR_LEN);
+      this.g.write16(this.L.desc + id * VRING_DESC_SIZE + 14, this.freeHead);
+      this.freeHead = id;
+      this.numFree++;
+      this.lastUsed = (this.lastUsed + 1) & 0xffff;
+      n++;
+    }
+    // ask for an interrupt at the next used entry (event idx)
+    this.g.write16(this.L.avail + 4 + 2 * this.L.size, this.lastUsed);
+    return n;
+  }
+}
+
+/** Device side (vhost-net worker) of one virtqueue. */
+export class VringDevice {
+  private lastAvail = 0;
+  private usedIdx = 0;
+  private signalledIdx = 0;
+  interrupts = 0;
+  suppressedInterrupts = 0;
+
+  constructor(readonly g: Guest, readonly L: VringLayout, readonly eventIdx = true) {
+    g.write16(L.used, 0);
+    g.write16(L.used + 2, 0);
+  }
+
+  /** Entries the driver has published and the device has not consumed. */
+  pending(): number {
+    return (this.g.read16(this.L.avail + 2) - this.lastAvail) & 0xffff;
+  }
+
+  /**
+   * Consume one available descriptor: TX → copy its bytes (minus the net header) into `out`,
+   * returning the frame length; RX → copy `frame` into it. -1 when nothing is pending.
+   */
+  popTx(out: Uint8Array): number {
+    if (this.pending() === 0) return -1;
+    const id = this.g.read16(this.L.avail + 4 + 2 * (this.lastAvail % this.L.size));
+    this.lastAvail = (this.lastAvail + 1) & 0xffff;
+    const d = this.L.desc + id * VRING_DESC_SIZE;
+    const addr = this.g.read64n(d);
+    const len = this.g.read32(d + 8) - VIRTIO_NET_HDR_LEN;
+    const n = Math.max(0, Math.min(len, out.length));
+    this.g.readBytes(addr + VIRTIO_NET_HDR_LEN, out, 0, n);
+    this.pushUsed(id, 0);
+    return n;
+  }
+
+  pushRx(frame: Uint8Array, len: number): boolean {
+    if (this.pending() === 0) return false;
+    const id = this.g.read16(this.L.avail + 4 + 2 * (this.lastAvail % this.L.size));
+    this.lastAvail = (this.lastAvail + 1) & 0xffff;
+    const d = this.L.desc + id * VRING_DESC_SIZE;
+    const addr = this.g.read64n(d);
+    const cap = this.g.read32(d + 8);
+    const n = Math.min(len, cap - VIRTIO_NET_HDR_LEN);
+    for (let i = 0; i < VIRTIO_NET_HDR_LEN; i += 4) this.g.write32(addr + i, 0);
+    this.g.writeBytes(addr + VIRTIO_NET_HDR_LEN, frame, 0, n);
+    this.pushUsed(id, VIRTIO_NET_HDR_LEN + n);
+    return true;
+  }
+
+  private pushUsed(id: number, len: number): void {
+    const e = this.L.used + 4 + 8 * (this.usedIdx % this.L.size);
+    this.g.write32(e, id);
+    this.g.write32(e + 4, len);
+    this.usedIdx = (this.usedIdx + 1) & 0xffff;
+    this.g.write16(this.L.used + 2, this.usedIdx);
+  }
+
+  /** Before sleeping: ask for a kick at the next avail entry (event idx) or enable notifications. */
+  enableNotify(): void {
+    if (this.eventIdx) this.g.write16(this.L.used + 4 + 8 * this.L.size, this.lastAvail);
+    else this.g.write16(this.L.used, 0);
+  }
+  /** While busy polling: suppress kicks. */
+  disableNotify(): void {
+    if (!this.eventIdx) this.g.write16(this.L.used, VRING_USED_F_NO_NOTIFY);
+    else this.g.write16(this.L.used + 4 + 8 * this.L.size, (this.lastAvail - 1) & 0xffff);
+  }
+
+  /** vhost_notify: whether the guest wants an interrupt for the used entries added since the last signal. */
+  shouldInterrupt(): boolean {
+    const old = this.signalledIdx;
+    const nw = this.usedIdx;
+    this.signalledIdx = nw;
+    if (old === nw) return false;
+    let need: boolean;
+    if (this.eventIdx) need = vringNeedEvent(this.g.read16(this.L.avail + 4 + 2 * this.L.size), nw, old);
+    else need = (this.g.read16(this.L.avail) & VRING_AVAIL_F_NO_INTERRUPT) === 0;
+    if (need) this.interrupts++;
+    else this.suppressedInterrupts++;
+    return need;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Xen netif shared rings (xen/include/public/io/netif.h, io/ring.h) in the frontend guest's memory:
+ * a 64-byte header {req_prod, req_event, rsp_prod, rsp_event, pad} then power-of-two slots.
+ * TX request 12 B {gref u32, offset u16, flags u16, id u16, size u16}; TX response {id u16, status i16};
+ * RX request 8 B {id u16, pad u16, gref u32}; RX response {id u16, offset u16, flags u16, status i16}.
+ * Notification follows RING_PUSH_*_AND_CHECK_NOTIFY with the event counters.
+ */
+import type { Guest } from "../../../src/hypervisor-glue/guest.js";
+
+export const RING_HDR = 64;
+export const TX_SLOT = 12;
+export const RX_SLOT = 8;
+export const NETTXF_more_data = 1 << 2;
+export const NETIF_RSP_OKAY = 0;
+export const NETIF_RSP_ERROR = -1;
+
+/** Largest power of two of `slot`-byte entries fitting in one 4 KiB page after the header. */
+export const ringSize = (slot: number): number => 2 ** Math.floor(Math.log2((4096 - RING_HDR) / slot));
+
+const REQ_PROD = 0;
+const REQ_EVENT = 4;
+const RSP_PROD = 8;
+const RSP_EVENT = 12;
+
+/** Whether the other end must be notified: it asked for an event in (old, new] (RING_PUSH_*_CHECK_NOTIFY). */
+export const needNotify = (event: number, nw: number, old: number): boolean => ((nw - event) >>> 0) < ((nw - old) >>> 0);
+
+/** One shared ring page; both ends use the same object shape but keep private producer/consumer indexes. */
+export class SharedRing {
+  readonly size: number;
+  constructor(readonly g: Guest, readonly gpa: number, readonly slot: number) {
+    this.size = ringSize(slot);
+  }
+  init(): void {
+    for (let o = 0; o < RING_HDR; o += 4) this.g.write32(this.gpa + o, 0);
+    this.g.write32(this.gpa + REQ_EVENT, 1);
+    this.g.write32(this.gpa + RSP_EVENT, 1);
+  }
+  slotGpa(idx: number): number {
+    return this.gpa + RING_HDR + (idx % this.size) * this.slot;
+  }
+  get reqProd(): number {
+    return this.g.read32(this.gpa + REQ_PROD);
+  }
+  get rspProd(): number {
+    return this.g.read32(this.gpa + RSP_PROD);
+  }
+  /** Frontend: publish requests up to `nw`; returns whether the backend must be notified. */
+  pushRequests(nw: number): boolean {
+    const old = this.reqProd;
+    this.g.write32(this.gpa + REQ_PROD, nw >>> 0);
+    return needNotify(this.g.read32(this.gpa + REQ_EVENT), nw, old);
+  }
+  /** Backend: publish responses up to `nw`; returns whether the frontend must be notified. */
+  pushResponses(nw: number): boolean {
+    const old = this.rspProd;
+    this.g.write32(this.gpa + RSP_PROD, nw >>> 0);
+    return needNotify(this.g.read32(this.gpa + RSP_EVENT), nw, old);
+  }
+  /** Backend: RING_FINAL_CHECK_FOR_REQUESTS — ask for an event at cons+1, then re-check. */
+  finalCheckForRequests(cons: number): boolean {
+    this.g.write32(this.gpa + REQ_EVENT, (cons + 1) >>> 0);
+    return this.reqProd !== cons;
+  }
+  /** Frontend: RING_FINAL_CHECK_FOR_RESPONSES. */
+  finalCheckForResponses(cons: number): boolean {
+    this.g.write32(this.gpa + RSP_EVENT, (cons + 1) >>> 0);
+    return this.rspProd !== cons;
+  }
+}
+
+export function writeTxRequest(g: Guest, at: number, gref: number, offset: number, flags: number, id: number, size: number): void {
+  g.write32(at, gref);
+  g.write16(at + 4, offset);
+  g.write16(at + 6, flags);
+  g.write16(at + 8, id);
+  g.write16(at + 10, size);
+}
+export function writeTxResponse(g: Guest, at: number, id: number, status: number): void {
+  g.write16(at, id);
+  g.write16(at + 2, status & 0xffff);
+}
+export function writeRxRequest(g: Guest, at: number, id: number, gref: number): void {
+  g.write16(at, id);
+  g.write16(at + 2, 0);
+  g.write32(at + 4, gref);
+}
+export function writeRxResponse(g: Guest, at: number, id: number, offset: number, flags: number, status: number): void {
+  g.write16(at, id);
+  g.write16(at + 2, offset);
+  g.write16(at + 4, flags);
+  g.write16(at + 6, status & 0xffff);
+}
