@@ -19,14 +19,10 @@
  */
 import { IovError } from "../errors.js";
 import type { FunctionKind } from "../pcie/function.js";
+import { PCI_ACS_CR, PCI_ACS_EC, PCI_ACS_RR, PCI_ACS_SV, PCI_ACS_UF } from "../pcie/caps/acs.js";
 
-export const PCI_ACS_SV = 0x01;
-export const PCI_ACS_TB = 0x02;
-export const PCI_ACS_RR = 0x04;
-export const PCI_ACS_CR = 0x08;
-export const PCI_ACS_UF = 0x10;
-export const PCI_ACS_EC = 0x20;
-export const PCI_ACS_DT = 0x40;
+
+/** drivers/iommu/iommu.c REQ_ACS_FLAGS. */
 export const REQ_ACS_FLAGS = PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF;
 
 const ACS_NAMES: Array<[number, string]> = [

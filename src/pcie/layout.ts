@@ -138,6 +138,8 @@ export class LayoutBuilder {
       resetImage[0x06] = (resetImage[0x06] ?? 0) | 0x10; // PCI_STATUS_CAP_LIST
     }
     for (let i = 0; i < std.length; i++) resetImage[std[i]!.offset + 1] = i + 1 < std.length ? std[i + 1]!.offset : 0;
+    if (ext.length > 0 && ext[0]!.offset !== 0x100)
+      throw new IovError("EINVAL", `${ext[0]!.def.name} is the first extended capability but sits at 0x${ext[0]!.offset.toString(16)}: the chain starts at 0x100`);
     for (let i = 0; i < ext.length; i++) {
       const c = ext[i]!;
       const nxt = i + 1 < ext.length ? ext[i + 1]!.offset : 0;

@@ -60,9 +60,9 @@ export function reg<F extends Record<string, FieldSpec> = Record<never, FieldSpe
     offset,
     size,
     reset: (opts.reset ?? 0) >>> 0,
-    rw: (opts.rw ?? 0) & full,
-    w1c: (opts.w1c ?? 0) & full,
-    sticky: (opts.sticky ?? 0) & full,
+    rw: ((opts.rw ?? 0) & full) >>> 0,
+    w1c: ((opts.w1c ?? 0) & full) >>> 0,
+    sticky: ((opts.sticky ?? 0) & full) >>> 0,
     fields: (opts.fields ?? {}) as F,
     json: opts.json ?? "",
     ...(opts.desc === undefined ? {} : { desc: opts.desc }),
@@ -81,8 +81,8 @@ export interface CapDef<R extends RegTable = RegTable> {
   /** Bytes the capability occupies. */
   readonly size: number;
   readonly regs: R;
-  /** Names in trace/JSON: table key → register. */
-  readonly regNames: ReadonlyArray<keyof R & string>;
+  /** Table keys of the registers, in declaration order. */
+  readonly regNames: readonly string[];
 }
 
 function camel(s: string): string {
