@@ -1,0 +1,225 @@
+import { IovError } from "../src/errors.js";
+
+/**
+ * The one cost table of the timing model. Every default names its source; the tags follow
+ * ../shared/reference/costs.md ("costs.md" below):
+ *   [V] read in the cited source      [S] quoted by a secondary source
+ *   [D] derived: the formula is given  [A] assumption: no figure in costs.md, the reasoning is given
+ * Cycle costs become time through the modelled core clock (`coreClockGHz`, a parameter).
+ * These are micro-costs per step; throughput and utilisation must emerge from the simulation.
+ */
+
+export type CostUnit =
+  | "cycles"
+  | "ns"
+  | "cycles/byte"
+  | "bytes"
+  | "bits"
+  | "count"
+  | "GHz"
+  | "GT/s"
+  | "Gbps";
+
+export interface CostEntry {
+  readonly value: number;
+  readonly unit: CostUnit;
+  readonly source: string;
+}
+
+const entry = <U extends CostUnit>(value: number, unit: U, source: string): { readonly value: number; readonly unit: U; readonly source: string } =>
+  Object.freeze({ value, unit, source });
+
+const COSTS_MD = "costs.md";
+
+export const DEFAULT_COSTS = Object.freeze({
+  // ── clock ────────────────────────────────────────────────────────────────────────────────────────
+  coreClockGHz: entry(2.5, "GHz", `[A] ${COSTS_MD} CPU section: "make it a parameter; 2.2–3.0 GHz is typical of the papers' machines"; 2.5 GHz lies inside that range`),
+
+  // ── CPU-side virtualization (x86) ──────────────────────────────────────────────────────────────
+  vmExitKernel: entry(2565, "cycles", `[S] ${COSTS_MD}: VM exit handled in the host kernel ≈ 2,565 cycles (Dall et al. ATC'17)`),
+  vmExitUser: entry(6732, "cycles", `[S] ${COSTS_MD}: VM exit handled in host user space (QEMU device model) ≈ 6,732 cycles (Dall et al. ATC'17)`),
+  vmEntryExitRoundTrip: entry(1360, "cycles", `[V] ${COSTS_MD}: VM entry/exit round trip (AMD VMRUN) 1,344–1,376 cycles (LKML, Dec 2020); midpoint (1,344 + 1,376) / 2`),
+  kvmRunRoundTrip: entry(2552, "cycles", `[V] ${COSTS_MD}: whole KVM_RUN ioctl round trip 2,528–2,576 cycles (LKML, Dec 2020); midpoint (2,528 + 2,576) / 2`),
+  nullHypercall: entry(1368, "cycles", `[S] ${COSTS_MD}: null hypercall 1,300–1,437 cycles (Dall et al. ISCA'16 Table II; ATC'17 Table 2); [D] midpoint 1,368.5 rounded down`),
+  virtualEoi: entry(1556, "cycles", `[S] ${COSTS_MD}: virtual interrupt completion (EOI) under KVM ≈ 1,556 cycles (Dall et al.)`),
+  virtualIpi: entry(3102, "cycles", `[S] ${COSTS_MD}: virtual IPI ≈ 3,102 cycles (Dall et al.)`),
+  virtioKick: entry(4984, "cycles", `[S] ${COSTS_MD}: virtio notify (kick) from a VM ≈ 4,984 cycles (Lim & Nieh, ASPLOS'20 Table 3)`),
+  cpuidExit: entry(2600, "cycles", `[S] ${COSTS_MD}: cpuid exit in a VM ≈ 2,600 cycles (Turtles, OSDI'10)`),
+  hostSyscall: entry(700, "cycles", "[A] no figure in costs.md: one host system call entry/exit with speculative-execution mitigations, assumed 700 cycles"),
+  vhostSyscallsSavedPerPacket: entry(4, "count", `[V] ${COSTS_MD}: vhost-net removes up to four system calls per packet compared with a user-space virtio backend (linux-kvm.org)`),
+
+  // ── IOMMU ──────────────────────────────────────────────────────────────────────────────────────
+  iommuWalkLevels: entry(4, "count", `[V] ${COSTS_MD} IOMMU: a 4-level second-level page walk reads up to 4 entries (fewer with large pages)`),
+  iotlbMissPerWalkRead: entry(65, "ns", `[D] ${COSTS_MD} IOMMU: a 4 KiB IOTLB miss adds 226–293 ns to a 64 B DMA read (pcie-bench); per read = round(((226 + 293) / 2) / 4 reads) = 65 ns, so a full 4-read miss costs 260 ns, inside the range`),
+  iotlbInvalidation: entry(1000, "ns", `[A] ${COSTS_MD} gives the mechanism (an invalidation descriptor plus a wait descriptor on the queued-invalidation interface) but no time; assumed 1 µs until the wait descriptor completes`),
+
+  // ── DMA and PCIe ───────────────────────────────────────────────────────────────────────────────
+  dmaReadLatency: entry(600, "ns", `[V] ${COSTS_MD}: DMA read latency (device → host memory → device), 64 B, no IOMMU: median ≈ 600 ns (pcie-bench)`),
+  pcieTlpOverheadBytes: entry(24, "bytes", `[D] ${COSTS_MD}: a 64-bit memory write TLP carries about 24 B of framing + header = 8 B framing/sequence/LCRC + 4 B TLP header + 12 B address DWs (pcie-bench model)`),
+  pcieCplOverheadBytes: entry(20, "bytes", "[D] same 8 B framing/sequence/LCRC as pcieTlpOverheadBytes + 12 B completion header (3 DW) (pcie-bench model; not in costs.md)"),
+  pcieDllpBytes: entry(8, "bytes", `[V] ${COSTS_MD}: ACK/flow-control DLLPs cost 8 B each`),
+  pcieDllpIntervalBytes: entry(203, "bytes", `[D] calibrated to ${COSTS_MD}'s model figures (Gen3 x8 writes ≈ 52.9 Gb/s at 256 B, ≈ 42 Gb/s at 64 B): one ACK and one FC-update DLLP per 203 B of TLP traffic (the Gen3 x8 MPS 256 ACK/FC interval the pcie-bench model uses)`),
+  pcieSkipBytes: entry(4, "bytes", "[D] SKIP ordered set, 4 B per lane per interval (pcie-bench model, used with pcieDllpIntervalBytes to reproduce costs.md's 52.9 Gb/s)"),
+  pcieSkipIntervalBytes: entry(1538, "bytes", "[D] SKIP ordered set interval 1,538 symbols (pcie-bench model, used with pcieDllpIntervalBytes to reproduce costs.md's 52.9 Gb/s)"),
+  pcieMaxPayloadBytes: entry(256, "bytes", `[D] ${COSTS_MD}: the quoted Gen3 x8 write bandwidth (≈ 52.9 Gb/s) is for 256 B payloads, i.e. MPS 256`),
+  pcieGen1LaneRate: entry(2.5, "GT/s", "[A] PCIe base specification rate for Gen1; costs.md gives only the encoding (8b/10b for Gen1/2)"),
+  pcieGen2LaneRate: entry(5, "GT/s", "[A] PCIe base specification rate for Gen2; costs.md gives only the encoding (8b/10b for Gen1/2)"),
+  pcieGen3LaneRate: entry(8, "GT/s", `[V] ${COSTS_MD}: 8 GT/s per lane at Gen3`),
+  pcieGen4LaneRate: entry(16, "GT/s", `[V] ${COSTS_MD}: 16 GT/s per lane at Gen4`),
+  pcieGen5LaneRate: entry(32, "GT/s", "[A] PCIe base specification rate for Gen5; costs.md gives 128b/130b for Gen3+ but no Gen5 rate"),
+  pcieGen1EncodingLineBits: entry(10, "bits", `[V] ${COSTS_MD}: 8b/10b encoding for Gen1/2 (10 line bits carry 8 data bits)`),
+  pcieGen2EncodingLineBits: entry(10, "bits", `[V] ${COSTS_MD}: 8b/10b encoding for Gen1/2 (10 line bits carry 8 data bits)`),
+  pcieGen3EncodingLineBits: entry(130, "bits", `[V] ${COSTS_MD}: 128b/130b encoding for Gen3+ (130 line bits carry 128 data bits)`),
+  pcieGen4EncodingLineBits: entry(130, "bits", `[V] ${COSTS_MD}: 128b/130b encoding for Gen3+ (130 line bits carry 128 data bits)`),
+  pcieGen5EncodingLineBits: entry(130, "bits", `[V] ${COSTS_MD}: 128b/130b encoding for Gen3+ (130 line bits carry 128 data bits)`),
+
+  // ── Ethernet ───────────────────────────────────────────────────────────────────────────────────
+  ethRateGbps: entry(10, "Gbps", `[A] default wire rate; ${COSTS_MD}'s worked examples (14,880,952 pps, 9.493 Gb/s TCP goodput) are for 10 GbE`),
+
+  // ── per-packet driver work (no figures in costs.md) ────────────────────────────────────────────
+  nicDriverTxPerPacket: entry(400, "cycles", "[A] no figure in costs.md: NIC driver transmit work per packet (map buffer, write descriptor, ring bookkeeping), excluding the network stack; assumed 400 cycles"),
+  nicDriverRxPerPacket: entry(500, "cycles", "[A] no figure in costs.md: NIC driver receive work per packet (read descriptor, hand the buffer up, refill one buffer), excluding the network stack; assumed 500 cycles"),
+  nicDriverTxCleanPerPacket: entry(100, "cycles", "[A] no figure in costs.md: reclaiming one completed transmit descriptor and its buffer; assumed 100 cycles"),
+  irqHandlerEntry: entry(1000, "cycles", "[A] no figure in costs.md: hardware interrupt entry, handler and softirq (NAPI) scheduling in a guest or host kernel; assumed 1,000 cycles"),
+  doorbellMmioWrite: entry(100, "ns", "[A] no figure in costs.md: a posted uncached MMIO write to a doorbell as seen by the CPU (store buffer drain); assumed 100 ns"),
+  memcpyPerByte: entry(0.25, "cycles/byte", "[A] no figure in costs.md: an out-of-cache copy at ≈ 4 B/cycle (≈ 10 GB/s at 2.5 GHz); assumed 0.25 cycles/byte"),
+
+  // ── Xen netfront/netback ───────────────────────────────────────────────────────────────────────
+  xenGrantCopyHypercall: entry(1368, "cycles", `[D] ${COSTS_MD}: the backend copies through the grant-copy hypercall; one hypercall per batch = nullHypercall (1,368 cycles)`),
+  xenGrantCopyPerOp: entry(300, "cycles", "[A] no figure in costs.md: per grant-copy operation inside the hypercall (look up and validate the grant reference, pin/unpin the frame); assumed 300 cycles"),
+  xenGrantCopyPerByte: entry(0.25, "cycles/byte", "[D] = memcpyPerByte default (the hypervisor copies the payload once)"),
+  xenGrantMap: entry(2500, "cycles", "[A] no figure in costs.md: mapping one grant = nullHypercall (1,368) + page-table update and grant bookkeeping, assumed ≈ 1,100 cycles more"),
+  xenGrantUnmap: entry(4000, "cycles", "[A] no figure in costs.md: unmapping one grant = hypercall + page-table update + TLB flush; assumed 4,000 cycles (persistent grants avoid it, costs.md)"),
+  xenEventChannelSend: entry(1368, "cycles", `[D] ${COSTS_MD}: event channel notification is a hypercall to send; = nullHypercall (1,368 cycles)`),
+  xenEventChannelUpcall: entry(3102, "cycles", `[A] ${COSTS_MD}: an upcall to receive; no figure given, assumed to cost what a virtual IPI costs (3,102 cycles, Dall et al.)`),
+
+  // ── host software switching and virtio/vhost ───────────────────────────────────────────────────
+  bridgeForwardPerPacket: entry(2000, "cycles", "[A] no figure in costs.md: Linux software bridge forwarding (FDB lookup, netif receive, queue to the egress device) per packet; assumed 2,000 cycles (≈ 1.25 Mpps per 2.5 GHz core)"),
+  vhostPerPacket: entry(600, "cycles", "[A] no figure in costs.md: vhost-net worker per packet (fetch descriptors, translate GPAs, build/hand over the skb), excluding the copy; assumed 600 cycles"),
+  vhostCopyPerByte: entry(0.25, "cycles/byte", `[D] = memcpyPerByte default: vhost copies between guest buffers and the tap/bridge (${COSTS_MD})`),
+
+  // ── emulated e1000 ─────────────────────────────────────────────────────────────────────────────
+  e1000RegisterTrap: entry(6732, "cycles", `[D] ${COSTS_MD}: every e1000 register access is a trapped MMIO exit handled in user space = vmExitUser (6,732 cycles)`),
+  e1000DescriptorEmulation: entry(500, "cycles", "[A] no figure in costs.md: device-model work per descriptor (read descriptor from guest RAM, update status, write back); assumed 500 cycles"),
+  e1000CopyPerByte: entry(0.25, "cycles/byte", `[D] = memcpyPerByte default: the device model copies each buffer (${COSTS_MD}: "plus descriptor and buffer copies by the device model")`),
+} as const satisfies Record<string, CostEntry>);
+
+type Defaults = typeof DEFAULT_COSTS;
+export type CostKey = keyof Defaults;
+export type CostTable = { readonly [K in CostKey]: { readonly value: number; readonly unit: Defaults[K]["unit"]; readonly source: string } };
+/** Keys whose unit is a time (cycles or ns): the costs the engine charges to resources. */
+export type TimeCostKey = { [K in CostKey]: Defaults[K]["unit"] extends "cycles" | "ns" ? K : never }[CostKey];
+export type CostOverrides = Readonly<Partial<Record<string, number>>>;
+
+export const COST_KEYS: readonly CostKey[] = Object.freeze(Object.keys(DEFAULT_COSTS) as CostKey[]);
+
+/** Units whose values must be whole numbers. */
+const INTEGER_UNITS: ReadonlySet<CostUnit> = new Set<CostUnit>(["bytes", "bits", "count"]);
+
+export function isCostKey(key: string): key is CostKey {
+  return Object.prototype.hasOwnProperty.call(DEFAULT_COSTS, key);
+}
+
+/** Converts cycles to nanoseconds at `clockGHz` (cycles / GHz = ns). */
+export function cyclesToNs(cycles: number, clockGHz: number): number {
+  if (!(clockGHz > 0) || !Number.isFinite(clockGHz))
+    throw new IovError("ERANGE", `core clock ${clockGHz} GHz must be positive and finite`, { clockGHz });
+  return cycles / clockGHz;
+}
+
+export function nsToCycles(ns: number, clockGHz: number): number {
+  if (!(clockGHz > 0) || !Number.isFinite(clockGHz))
+    throw new IovError("ERANGE", `core clock ${clockGHz} GHz must be positive and finite`, { clockGHz });
+  return ns * clockGHz;
+}
+
+function checkValue(key: CostKey, unit: CostUnit, value: unknown): number {
+  if (typeof value !== "number" || !Number.isFinite(value))
+    throw new IovError("EINVAL", `cost "${key}" must be a finite number, got ${String(value)}`, { key, value });
+  if (value < 0) throw new IovError("ERANGE", `cost "${key}" must be ≥ 0, got ${value}`, { key, value });
+  if (INTEGER_UNITS.has(unit) && !Number.isInteger(value))
+    throw new IovError("EINVAL", `cost "${key}" is in ${unit} and must be a whole number, got ${value}`, { key, value });
+  if ((unit === "GHz" || unit === "GT/s" || unit === "Gbps") && value === 0)
+    throw new IovError("ERANGE", `cost "${key}" is a rate and must be > 0`, { key, value });
+  if (key.endsWith("EncodingLineBits") && value <= 2)
+    throw new IovError("ERANGE", `cost "${key}" must exceed the 2 overhead bits of the line code, got ${value}`, { key, value });
+  if (key.endsWith("IntervalBytes") && value === 0)
+    throw new IovError("ERANGE", `cost "${key}" is an interval and must be > 0`, { key, value });
+  return value;
+}
+
+/**
+ * Returns a new table with `overrides` applied, e.g. `{ vmExitKernel: 3000, coreClockGHz: 3 }`.
+ * Throws IovError EINVAL naming the key for an unknown key, a non-number or a fractional count, and
+ * ERANGE for a negative value or a zero rate. The base table is not modified; an overridden entry keeps
+ * its unit and records the default it replaced in its source.
+ */
+export function applyCostOverrides(overrides: CostOverrides, base: CostTable = DEFAULT_COSTS): CostTable {
+  if (typeof overrides !== "object" || overrides === null || Array.isArray(overrides))
+    throw new IovError("EINVAL", "cost overrides must be an object of { key: number }", { overrides });
+  const unknown = Object.keys(overrides).filter((k) => !isCostKey(k));
+  if (unknown.length > 0)
+    throw new IovError("EINVAL", `unknown cost key${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `"${k}"`).join(", ")}`, {
+      keys: unknown,
+      known: COST_KEYS,
+    });
+  const out: Record<string, CostEntry> = { ...base };
+  for (const [k, v] of Object.entries(overrides)) {
+    const key = k as CostKey;
+    const old = base[key];
+    const value = checkValue(key, old.unit, v);
+    out[key] = Object.freeze({ value, unit: old.unit, source: `override (default ${old.value} ${old.unit}: ${old.source})` });
+  }
+  return Object.freeze(out) as CostTable;
+}
+
+/** A cost in ns: cycle costs are converted with the table's `coreClockGHz`. */
+export function costNs(table: CostTable, key: TimeCostKey): number {
+  const e = table[key] as CostEntry;
+  switch (e.unit) {
+    case "ns":
+      return e.value;
+    case "cycles":
+      return cyclesToNs(e.value, table.coreClockGHz.value);
+    default:
+      throw new IovError("EINVAL", `cost "${key}" is in ${e.unit}, not a time`, { key, unit: e.unit });
+  }
+}
+
+/** Every time cost resolved to ns once, for plain property reads on the hot path. */
+export type TimeCostsNs = { readonly [K in TimeCostKey]: number };
+
+export function resolveTimeCostsNs(table: CostTable = DEFAULT_COSTS): TimeCostsNs {
+  const out: Partial<Record<TimeCostKey, number>> = {};
+  for (const k of COST_KEYS) {
+    const u = table[k].unit;
+    if (u === "cycles" || u === "ns") {
+      const key = k as TimeCostKey;
+      out[key] = costNs(table, key);
+    }
+  }
+  return Object.freeze(out) as TimeCostsNs;
+}
+
+/** Per-byte cycle costs converted to ns per byte. */
+export function perByteNs(table: CostTable, key: "memcpyPerByte" | "xenGrantCopyPerByte" | "vhostCopyPerByte" | "e1000CopyPerByte"): number {
+  return cyclesToNs(table[key].value, table.coreClockGHz.value);
+}
+
+/** Parses `"key=value,key=value"` (CLI form) into overrides; values must be numbers. */
+export function parseCostOverrides(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of text.split(",")) {
+    const item = part.trim();
+    if (item === "") continue;
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new IovError("EINVAL", `cost override "${item}" is not key=value`, { item });
+    const key = item.slice(0, eq).trim();
+    const raw = item.slice(eq + 1).trim();
+    const value = Number(raw);
+    if (raw === "" || !Number.isFinite(value))
+      throw new IovError("EINVAL", `cost override "${key}" has a non-numeric value "${raw}"`, { key, raw });
+    out[key] = value;
+  }
+  return out;
+}
