@@ -18,6 +18,12 @@ export class ConfigSpace {
   private readonly hooks = new Map<number, PostWriteHook[]>();
   /** One flag per dword: any hook on it (fast path skip). */
   private hookDw: Uint8Array | undefined;
+  /**
+   * Change observer, owned by the fabric that holds this function: told the offset and size of every
+   * change of the bytes (software write that changed something, hardware update), or (-1, 0) when the
+   * whole space changed (reset, load). It keeps routing caches current; it must not write back.
+   */
+  observer: ((off: number, size: number) => void) | undefined;
 
   constructor(readonly layout: ConfigLayout, initial?: Uint8Array) {
     if (initial !== undefined) {
@@ -100,13 +106,13 @@ export class ConfigSpace {
         changed = true;
       }
     }
+    if (changed && this.observer !== undefined) this.observer(off, size);
     if (olds !== undefined) {
       for (const [r, old] of olds) {
         const nv = this.readRaw(r.abs, r.spec.size);
         for (const h of this.hooks.get(r.abs) ?? []) h(this, r, old, nv);
       }
     }
-    void changed;
   }
   write8(off: number, v: number): void {
     this.write(off, 1, v);
@@ -118,8 +124,12 @@ export class ConfigSpace {
     this.write(off, 4, v);
   }
 
-  /** Raw read with no alignment rule (any size up to 4). */
+  /** Raw read with no alignment rule (any size up to 4; bytes beyond the space read 0). */
   readRaw(off: number, size: number): number {
+    const b = this.bytes;
+    if (size === 1) return b[off] ?? 0;
+    if (size === 2) return (b[off] ?? 0) | ((b[off + 1] ?? 0) << 8);
+    if (size === 4) return ((b[off] ?? 0) | ((b[off + 1] ?? 0) << 8) | ((b[off + 2] ?? 0) << 16) | ((b[off + 3] ?? 0) << 24)) >>> 0;
     let v = 0;
     for (let i = 0; i < size; i++) v += (this.bytes[off + i] ?? 0) * 2 ** (8 * i);
     return v >>> 0;
@@ -129,6 +139,7 @@ export class ConfigSpace {
   setHw(off: number, size: number, v: number): void {
     const b = this.own();
     for (let i = 0; i < size; i++) b[off + i] = Math.floor((v >>> 0) / 2 ** (8 * i)) & 0xff;
+    if (this.observer !== undefined) this.observer(off, size);
   }
 
   /** The whole space as bytes (a copy: for dumps). */
@@ -140,6 +151,7 @@ export class ConfigSpace {
     const b = this.own();
     b.fill(0);
     b.set(bytes.subarray(0, b.length));
+    if (this.observer !== undefined) this.observer(-1, 0);
   }
 
   /** Reset to the layout's image. `keepSticky` keeps RWS bits (FLR and hot reset keep them). */
@@ -147,12 +159,13 @@ export class ConfigSpace {
     if (!keepSticky) {
       this.bytes = this.layout.resetImage;
       this.owned = false;
-      return;
+    } else {
+      const b = this.own();
+      const img = this.layout.resetImage;
+      const sm = this.layout.stickyMask;
+      for (let i = 0; i < b.length; i++) b[i] = (img[i]! & ~sm[i]!) | (b[i]! & sm[i]!);
     }
-    const b = this.own();
-    const img = this.layout.resetImage;
-    const sm = this.layout.stickyMask;
-    for (let i = 0; i < b.length; i++) b[i] = (img[i]! & ~sm[i]!) | (b[i]! & sm[i]!);
+    if (this.observer !== undefined) this.observer(-1, 0);
   }
 
   /** Register a post-write hook on the register that starts at absolute offset `abs`. */
