@@ -20,6 +20,7 @@ import { PCI_COMMAND_MASTER, PCI_COMMAND_PARITY, PCI_COMMAND_SERR, TYPE0_HEADER 
 import type { ConfigLayout, Overrides } from "../../pcie/layout.js";
 import { LayoutBuilder } from "../../pcie/layout.js";
 import type { NicTemplate } from "./catalog.js";
+import { hwTemplateOf, resolveTemplate } from "../template.js";
 
 export const PF_CAP_OFFSETS = { pm: 0x40, msi: 0x50, msix: 0x70, pcie: 0xa0, aer: 0x100, dsn: 0x140, ari: 0x150, sriov: 0x160 } as const;
 export const VF_CAP_OFFSETS = { msix: 0x70, pcie: 0xa0, aer: 0x100, ari: 0x150 } as const;
@@ -43,7 +44,9 @@ export function pfLayout(t: NicTemplate, fn: number, serial: bigint): ConfigLayo
   const b = new LayoutBuilder(4096).header(TYPE0_HEADER, hdr);
   placeCap(b, pmCap({ pme: ["d0", "d3hot", "d3cold"], dsi: true }), PF_CAP_OFFSETS.pm);
   b.cap(msiCap({ addr64: true, perVectorMask: true, multipleMessageCapable: 0 }), PF_CAP_OFFSETS.msi);
-  placeCap(b, msixCap({ vectors: t.pfMsixVectors, tableBir: t.msixBar, tableOffset: 0, pbaBir: t.msixBar, pbaOffset: MSIX_PBA_OFFSET }), PF_CAP_OFFSETS.msix);
+  // the PF's MSI-X placement is the one the NIC hardware decodes (see nic/template.ts hwTemplateOf)
+  const pm = resolveTemplate(hwTemplateOf(t)).pfMsix;
+  placeCap(b, msixCap({ vectors: pm.vectors, tableBir: pm.bar, tableOffset: pm.tableOffset, pbaBir: pm.bar, pbaOffset: pm.pbaOffset }), PF_CAP_OFFSETS.msix);
   placeCap(b, pcieCap("endpoint", { speed: speedOf(t.linkSpeed), width: t.linkWidth as PcieWidth, flr: true }), PF_CAP_OFFSETS.pcie);
   placeCap(b, aerCap("endpoint"), PF_CAP_OFFSETS.aer);
   placeCap(b, dsnCap(serial), PF_CAP_OFFSETS.dsn);
