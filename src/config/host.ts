@@ -21,6 +21,7 @@ import { findTemplate } from "../nic/templates/catalog.js";
 import { importDevice } from "../nic/templates/from-dump.js";
 import { defaultVfPortConfig, type VfPortConfig } from "../nic/port-config.js";
 import { MailboxServer } from "../pf-driver/mailbox-server.js";
+import { E1000_CTRL_EXT, E1000_CTRL_EXT_PFRSTD } from "../nic/regs.js";
 import { PfSriovDriver, type PfEnvironment } from "../pf-driver/sriov.js";
 import { buildCard, type Card, type PfHw } from "./devices.js";
 import type { DeviceSpec, HostFile } from "./types.js";
@@ -166,7 +167,12 @@ export class SimHost {
         numVfs: Math.max(1, Math.min(256, hw.template.totalVfs)),
         adminConfig: (vf) => vfConfig[vf] ?? defaultVfPortConfig(),
         nic: {
-          resetVf: (vf) => hw.nic.resetVf(vf),
+          // the VF already reset itself (that is what the server is told): only its filters go
+          resetVf: (vf) => {
+            hw.nic.setMacFilters(vf, []);
+            hw.nic.setMulticast(vf, [], false);
+            hw.nic.setVlanFilter(vf, []);
+          },
           setVfUnicast: (vf, macs) => hw.nic.setMacFilters(vf, macs),
           setVfMulticast: (vf, macs, all) => hw.nic.setMulticast(vf, macs, all),
           setVfVlans: (vf, vids) => hw.nic.setVlanFilter(vf, vids),
@@ -175,9 +181,19 @@ export class SimHost {
       },
     );
     server.start();
+    // igb_probe: the PF driver signals "PF reset done" so that VF drivers may start (RSTD in every VF mailbox)
+    const bar0 = this.pfBar0(fn);
+    this.fabric.memWrite(bar0 + E1000_CTRL_EXT, 4, this.fabric.memRead(bar0 + E1000_CTRL_EXT, 4).value | E1000_CTRL_EXT_PFRSTD);
     const b = fn.bdf;
     const netdev = `enp${b.bus}s${b.dev}f${b.fn}`;
     return { ...hw, driver, server, vfConfig, driverName, vfDriverName: VF_DRIVERS[driverName] ?? "pciov_vf", netdev };
+  }
+
+  /** Host physical address of a PF's BAR0 as enumeration programmed it (pci_resource_start). */
+  pfBar0(fn: PciFunction): number {
+    const lo = fn.cfg.read(0x10, 4);
+    const hi = (lo & 0x6) === 0x4 ? fn.cfg.read(0x14, 4) : 0;
+    return hi * 2 ** 32 + ((lo & ~0xf) >>> 0);
   }
 
   /** What the PCI core tells a PF driver about its place (PfEnvironment). */

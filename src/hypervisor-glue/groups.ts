@@ -107,7 +107,7 @@ export function computeGroups(nodes: readonly GroupNode[]): { groups: IommuGroup
   };
   const join = (n: GroupNode, g: IommuGroup, reason: string): IommuGroup => {
     g.members.push(n);
-    if (reason !== "") g.reasons.push(`${n.bdf}: ${reason}`);
+    if (reason !== "" && !g.reasons.includes(reason)) g.reasons.push(reason);
     groupOf.set(n, g);
     return g;
   };
@@ -119,7 +119,7 @@ export function computeGroups(nodes: readonly GroupNode[]): { groups: IommuGroup
     for (let up = dev.upstream; up !== undefined; up = up.upstream) {
       if (acsPathEnabled(up)) break;
       const culprit = firstNonAcs(up);
-      reason = `not isolated from ${up.bdf}: ${culprit.bdf} (${culprit.kind}) ${missingAcs(culprit)}`;
+      reason = `${culprit.bdf} (${culprit.kind}) has ${missingAcs(culprit)}`;
       pdev = up;
       found = groupOf.get(up);
       if (found !== undefined) break;
@@ -134,7 +134,7 @@ export function computeGroups(nodes: readonly GroupNode[]): { groups: IommuGroup
       for (const [other, g] of groupOf) {
         if (other === pdev || other.bus !== pdev.bus || other.devfn >> 3 !== slot || acsEnabled(other)) continue;
         found = g;
-        reason = `multifunction sibling of ${other.bdf} without ACS (${missingAcs(pdev)})`;
+        reason = `${pdev.bdf} and ${other.bdf} are functions of one multifunction device with ${missingAcs(pdev)}`;
         break;
       }
     }

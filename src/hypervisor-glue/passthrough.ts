@@ -66,6 +66,8 @@ const PCI_CAP_ID_MSIX = 0x11;
 const PCI_CAP_ID_EXP = 0x10;
 const PCI_EXP_DEVCTL = 0x08;
 const MSIX_ENTRY = 16;
+const MSI_WINDOW_START = 0xfee00000;
+const MSI_WINDOW_END = 0xfef00000;
 const MSIX_VECTOR_CTRL_MASKBIT = 1;
 
 /** One guest domain in the IOMMU: RAM mapped once, shared by all its VFs. */
@@ -79,6 +81,9 @@ export class GuestDomain {
       guest.ramChunks.forEach((hpa, i) => {
         const gpa = i * GUEST_CHUNK;
         const len = Math.min(GUEST_CHUNK, guest.memoryBytes - gpa);
+        // IOVAs in the interrupt address window are MSIs, never DMA: that guest memory is not mapped
+        // (a real VMM leaves a hole there; a DMA into it is an interrupt request, not a memory write).
+        if (gpa < MSI_WINDOW_END && gpa + len > MSI_WINDOW_START) return;
         const ps = pageSize === PAGE_2M && len === GUEST_CHUNK ? PAGE_2M : PAGE_4K;
         iommu.map(this.did, gpa, hpa, len, "rw", ps);
       });

@@ -28,7 +28,7 @@ describe("IOMMU groups (Linux pci_device_group rules)", () => {
     const vfs = [1, 2].map((i) => node(`0000:01:00.${i}`, "endpoint", rp, { isVirtfn: true }));
     const r = computeGroups([rp, pf, ...vfs]);
     for (const n of [pf, ...vfs]) expect(ids(r, n)).toBe(ids(r, rp));
-    expect(r.groupOf.get(pf)!.reasons[0]).toContain("0000:00:01.0 (root-port) no ACS capability");
+    expect(r.groupOf.get(pf)!.reasons[0]).toContain("0000:00:01.0 (root-port) has no ACS capability");
   });
 
   it("ACS capability present but RR/CR disabled counts as not isolated", () => {
@@ -87,7 +87,7 @@ describe("IOMMU groups (Linux pci_device_group rules)", () => {
     const v = checkViability(p0, "vm1", r, (n) => (n === p1 ? { kind: "host", driver: "igb" } : { kind: "none" }));
     expect(v.ok).toBe(false);
     expect(v.message).toContain(`group ${ids(r, p0)} also holds 0000:02:00.1, bound to the host (igb): assigning 0000:02:00.0 to vm1 would let it reach that device`);
-    expect(v.message).toContain("0000:00:01.0 (root-port) no ACS capability");
+    expect(v.message).toContain("0000:00:01.0 (root-port) has no ACS capability");
     const ok = checkViability(p0, "vm1", r, (n) => (n === p1 ? { kind: "vfio", guest: "vm1" } : { kind: "none" }));
     expect(ok.ok).toBe(true);
   });
