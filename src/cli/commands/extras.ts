@@ -1,6 +1,7 @@
-/** Commands contributed by other modules (shell/exec, compare), registered when present. */
+/** Commands that live in their own modules: the host shell and the backend comparison. */
 import type { Command } from "commander";
+import { registerShell } from "./shell.js";
 
 export function registerExtras(program: Command): void {
-  void program;
+  registerShell(program);
 }

@@ -69,9 +69,9 @@ function slotMatches(spec: string, b: Bdf): boolean {
   );
 }
 
-export async function runLspci(args: LspciArgs, hostFile: string | undefined): Promise<string> {
+export async function runLspci(args: LspciArgs, hostFile: string | undefined, onHost?: SimHost): Promise<string> {
   let fns: LspciFunction[];
-  let host: SimHost | undefined;
+  let host: SimHost | undefined = onHost;
   if (args.file !== undefined) {
     let text: string;
     try {
@@ -81,7 +81,7 @@ export async function runLspci(args: LspciArgs, hostFile: string | undefined): P
     }
     fns = parseDump(text, args.file).map((e) => ({ bdf: e.bdf, bytes: e.bytes, length: e.length }));
   } else {
-    host = (await bootHost(hostFile, false)).host;
+    host ??= (await bootHost(hostFile, false)).host;
     fns = hostFunctions(host);
   }
   const bdfOf = (f: LspciFunction): Bdf => (typeof f.bdf === "string" ? parseBdf(f.bdf) : f.bdf);
