@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { parseHostFile } from "../../src/config/parse.js";
+import { boot, report, type BootState } from "../../src/config/boot.js";
+import { SimHost } from "../../src/config/host.js";
+import { isConfigError, formatIssue } from "../../src/config/issues.js";
+import { isIovError } from "../../src/errors.js";
+
+const load = (path: string) => parseHostFile(readFileSync(path, "utf8"), path);
+
+describe("boot-time assignment from a host file", () => {
+  it("the default host boots: VFs attached, drivers up, smoke traffic verified, no faults", () => {
+    const st = boot(load("examples/default.yaml"));
+    const r = report(st);
+    expect(r.vfs.length).toBe(5);
+    expect(new Set(r.vfs.map((v) => v.bdf)).size).toBe(5);
+    expect(r.smoke?.frames).toBeGreaterThan(0);
+    expect(r.smoke?.bytesVerified).toBe(128 * (r.smoke?.frames ?? 0));
+    expect(r.faults).toEqual([]);
+    // every assigned VF is in a group of its own (ACS root ports), different from its PF's
+    const groupsOfVfs = r.vfs.map((v) => v.group);
+    expect(new Set(groupsOfVfs).size).toBe(groupsOfVfs.length);
+    // admin settings reached the report
+    expect(r.vfs.find((v) => v.guest === "web" && v.nic === 0)).toMatchObject({ mac: "52:54:00:00:01:00", vlan: 10, bdf: "0000:01:10.0" });
+  });
+
+  it("running the same file twice changes nothing the second time", () => {
+    const hf = load("examples/default.yaml");
+    const st = boot(hf);
+    const first = report(st);
+    const again = report(boot(hf, { state: st }));
+    expect(first.changes).toBeGreaterThan(0);
+    expect(again.changes).toBe(0);
+    expect(again.vfs).toEqual(first.vfs);
+  });
+
+  it("a failing step undoes the earlier ones: VFs disabled again, no guest, no IOMMU domain", () => {
+    const hf = load("examples/no-acs-switch.yaml");
+    const host = new SimHost(hf);
+    const st: BootState = { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], warnings: [], smoke: undefined };
+    let err: unknown;
+    try {
+      boot(hf, { state: st });
+    } catch (e) {
+      err = e;
+    }
+    expect(isIovError(err, "EPERM")).toBe(true);
+    expect((err as Error).message).toContain("group 2 also holds 0000:03:00.0, bound to the host (ixgbe): assigning 0000:04:10.0 to left would let it reach that device");
+    // sriov_numvfs had been applied before the viability check; it was undone
+    expect(st.steps.some((s) => s.what.startsWith("echo 2 >") && s.changed)).toBe(true);
+    expect(host.pf("0000:03:00.0").driver.enabledVfs).toBe(0);
+    expect(host.pf("0000:03:00.0").sriov.vfs.length).toBe(0);
+    expect(host.hv.guests.length).toBe(0);
+    expect(st.domains.size).toBe(0);
+  });
+
+  it("config errors that need the built fabric name file:line:col and apply nothing", () => {
+    for (const [f, text] of [
+      ["tests/fixtures/hostfiles/cli/too-many-vfs.yaml", "too-many-vfs.yaml:8:13"],
+      ["tests/fixtures/hostfiles/cli/no-such-pf.yaml", "no-such-pf.yaml:7:9"],
+    ] as const) {
+      let err: unknown;
+      try {
+        boot(load(f));
+      } catch (e) {
+        err = e;
+      }
+      expect(isConfigError(err), f).toBe(true);
+      const msgs = (err as { issues: Parameters<typeof formatIssue>[0][] }).issues.map(formatIssue);
+      expect(msgs.some((m) => m.includes(text)), msgs.join("\n")).toBe(true);
+    }
+  });
+
+  it("the E810 example spreads 256 VFs over 16 guests, VFs carried onto buses 2 and 3", () => {
+    const r = report(boot(load("examples/e810-256.yaml"), { smoke: false }));
+    expect(r.vfs.length).toBe(16);
+    expect(r.vfs[0]!.bdf).toBe("0000:02:00.0");
+    expect(r.vfs.find((v) => v.vf === 255 || v.vf === 240)?.bdf.startsWith("0000:02:") || r.vfs.some((v) => v.bdf.startsWith("0000:03:"))).toBe(true);
+  });
+
+  it("a host built from a real dump boots with the dump's geometry (offset 384, stride 2)", () => {
+    const st = boot(load("examples/from-dump.yaml"));
+    const pf = st.host.pf("0000:01:00.0");
+    expect(pf.sriov.offset).toBe(384);
+    expect(pf.sriov.stride).toBe(2);
+    expect(report(st).vfs.map((v) => v.bdf)).toEqual(["0000:02:10.0", "0000:02:10.2"]);
+  });
+});
