@@ -20,9 +20,12 @@ import {
   PCI_SRIOV_VF_OFFSET,
   PCI_SRIOV_VF_STRIDE,
   VF_SETTLE_NS,
+  PCI_EXP_DEVCTL,
+  PCI_EXP_DEVCTL_BCR_FLR,
 } from "../sriov/regs.js";
 import { checkOffsetStride, chooseSystemPageSize, lastVfBus, virtfnBus, virtfnDevfn } from "../sriov/rid.js";
 import { sizeBarVia } from "../pcie/bars.js";
+import { findCapability, findExtCapability } from "../pcie/capwalk.js";
 
 /** Configuration access to one function, as a driver has it (pci_read_config_* / pci_write_config_*). */
 export interface ConfigAccess {
@@ -51,17 +54,7 @@ export interface PfEnvironment {
   sleepNs(ns: number): void;
 }
 
-/** Walk the extended capability chain for `id` (pci_find_ext_capability). */
-export function findExtCap(cfg: ConfigAccess, id: number): number {
-  let pos = 0x100;
-  for (let ttl = (4096 - 256) / 8; ttl > 0 && pos >= 0x100; ttl--) {
-    const h = cfg.read(pos, 4);
-    if (h === 0 || h === 0xffffffff) return 0;
-    if ((h & 0xffff) === id) return pos;
-    pos = (h >>> 20) & 0xffc;
-  }
-  return 0;
-}
+const PCI_CAP_ID_EXP = 0x10;
 
 export interface SriovInfo {
   readonly pos: number;
@@ -103,7 +96,7 @@ export class PfSriovDriver {
   /** sriov_init: find the capability, clear a stale VF Enable, program ARI and page size, size VF BARs. */
   probe(): SriovInfo | undefined {
     const c = this.env.cfg;
-    const pos = findExtCap(c, PCI_EXT_CAP_ID_SRIOV);
+    const pos = findExtCapability((o, sz) => c.read(o, sz), PCI_EXT_CAP_ID_SRIOV);
     if (pos === 0) return undefined;
     let ctrl = c.read(pos + PCI_SRIOV_CTRL, 2);
     if (ctrl & PCI_SRIOV_CTRL_VFE) {
@@ -226,6 +219,42 @@ export class PfSriovDriver {
       for (const u of undo.reverse()) u();
       throw e;
     }
+  }
+
+  /**
+   * pci_reset_function on the PF: save the SR-IOV state, Function Level Reset through Device Control,
+   * then sriov_restore_state in Linux's order (ARI bit first, VF BARs, System Page Size, NumVFs, then
+   * VF Enable | MSE and the 100 ms wait). The VFs come back where they were.
+   */
+  resetFunction(): void {
+    const info = this.info;
+    const c = this.env.cfg;
+    const exp = findCapability((o, sz) => c.read(o, sz), PCI_CAP_ID_EXP);
+    if (exp === 0) throw new IovError("ENOSYS", `${this.env.bdf}: no PCI Express capability: no FLR`);
+    const pos = info?.pos ?? 0;
+    const saved =
+      info === undefined
+        ? undefined
+        : {
+            ctrl: c.read(pos + PCI_SRIOV_CTRL, 2),
+            num: c.read(pos + PCI_SRIOV_NUM_VF, 2),
+            pg: c.read(pos + PCI_SRIOV_SYS_PGSIZE, 4),
+            bars: Array.from({ length: 6 }, (_, i) => c.read(pos + PCI_SRIOV_BAR + 4 * i, 4)),
+          };
+    const cmd = c.read(0x04, 2);
+    const bars = Array.from({ length: 6 }, (_, i) => c.read(0x10 + 4 * i, 4));
+    c.write(exp + PCI_EXP_DEVCTL, 2, c.read(exp + PCI_EXP_DEVCTL, 2) | PCI_EXP_DEVCTL_BCR_FLR);
+    this.env.sleepNs(VF_SETTLE_NS); // pcie_flr: 100 ms before the function is touched again
+    bars.forEach((v, i) => c.write(0x10 + 4 * i, 4, v));
+    c.write(0x04, 2, cmd);
+    if (saved === undefined) return;
+    c.write(pos + PCI_SRIOV_CTRL, 2, saved.ctrl & PCI_SRIOV_CTRL_ARI);
+    saved.bars.forEach((v, i) => c.write(pos + PCI_SRIOV_BAR + 4 * i, 4, v));
+    c.write(pos + PCI_SRIOV_SYS_PGSIZE, 4, saved.pg);
+    c.write(pos + PCI_SRIOV_NUM_VF, 2, saved.num);
+    c.write(pos + PCI_SRIOV_CTRL, 2, saved.ctrl);
+    if (saved.ctrl & PCI_SRIOV_CTRL_VFE) this.env.sleepNs(VF_SETTLE_NS);
+    this.say("reset done (FLR), SR-IOV state restored");
   }
 
   /** sriov_disable: clear VFE|MSE, wait, NumVFs = 0. */
