@@ -12,7 +12,7 @@
  * Detach undoes all of it in reverse.
  */
 import { IovError } from "../errors.js";
-import type { PciFunction } from "../pcie/function.js";
+import type { ConfigAccess, PciFunction } from "../pcie/function.js";
 import type { BarSpec } from "../pcie/bars.js";
 import { findCapability } from "../pcie/capwalk.js";
 import type { Guest } from "./guest.js";
@@ -21,10 +21,6 @@ import { PAGE_2M, PAGE_4K, type PageSize } from "./iommu/defs.js";
 import { GUEST_CHUNK } from "./guest.js";
 import { InterruptRouter, POSTED_INTR_VECTOR } from "./interrupts.js";
 
-export interface ConfigAccess {
-  read(off: number, size: 1 | 2 | 4): number;
-  write(off: number, size: 1 | 2 | 4, value: number): void;
-}
 
 /** What passthrough needs from the host. */
 export interface PassthroughHost {

@@ -24,6 +24,12 @@ export interface MmioHandler {
   mmioWrite(bar: number, offset: number, size: 1 | 2 | 4, value: number): void;
 }
 
+/** Configuration access to one function as software has it (config cycles: pci_read_config_* / pci_write_config_*). */
+export interface ConfigAccess {
+  read(off: number, size: 1 | 2 | 4): number;
+  write(off: number, size: 1 | 2 | 4, value: number): void;
+}
+
 /** A completion status for a request (PCIe Completion Status). */
 export type CplStatus = "SC" | "UR" | "CRS" | "CA";
 

@@ -25,13 +25,9 @@ import {
 } from "../sriov/regs.js";
 import { checkOffsetStride, chooseSystemPageSize, lastVfBus, virtfnBus, virtfnDevfn } from "../sriov/rid.js";
 import { sizeBarVia } from "../pcie/bars.js";
+import type { ConfigAccess } from "../pcie/function.js";
 import { findCapability, findExtCapability } from "../pcie/capwalk.js";
 
-/** Configuration access to one function, as a driver has it (pci_read_config_* / pci_write_config_*). */
-export interface ConfigAccess {
-  read(off: number, size: 1 | 2 | 4): number;
-  write(off: number, size: 1 | 2 | 4, value: number): void;
-}
 
 /** What the PCI core tells the PF driver about its place in the hierarchy. */
 export interface PfEnvironment {

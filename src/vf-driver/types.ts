@@ -2,15 +2,13 @@
  * The VF driver's public shapes: what it is given, what probe reports, what it counts.
  */
 import type { Guest } from "../hypervisor-glue/guest.js";
+import type { ConfigAccess } from "../pcie/function.js";
 import type { MbxApiVersion } from "../nic/mailbox-proto.js";
 import type { Mac } from "../nic/port-config.js";
 import type { MailboxClientOptions, MbxClientError } from "./mailbox-client.js";
 
 /** The guest's view of the VF's configuration space (config cycles; what the hypervisor shows). */
-export interface VfConfigAccess {
-  read(off: number, size: 1 | 2 | 4): number;
-  write(off: number, size: 1 | 2 | 4, value: number): void;
-}
+export type VfConfigAccess = ConfigAccess;
 
 export interface VfDriverOptions {
   /** Descriptors per TX / RX ring: a multiple of 8 in 8..4096 (igbvf's limits). */

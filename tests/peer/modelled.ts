@@ -5,23 +5,19 @@
  * one PF of every NIC template, a root port and a switch downstream port.
  */
 import type { BarSpec } from "../../src/pcie/bars.js";
-import { barOverrides } from "../../src/pcie/bars.js";
 import type { Bdf } from "../../src/pcie/bdf.js";
 import { acsCap } from "../../src/pcie/caps/acs.js";
 import { aerCap } from "../../src/pcie/caps/aer.js";
-import { ariCap } from "../../src/pcie/caps/ari.js";
 import { placeCap } from "../../src/pcie/caps/common.js";
-import { dsnCap } from "../../src/pcie/caps/dsn.js";
-import { msixCap } from "../../src/pcie/caps/msix.js";
-import type { PcieSpeed, PcieWidth } from "../../src/pcie/caps/pcie.js";
+import type { PcieSpeed } from "../../src/pcie/caps/pcie.js";
 import { pcieCap } from "../../src/pcie/caps/pcie.js";
 import { pmCap } from "../../src/pcie/caps/pm.js";
-import { sriovCap } from "../../src/pcie/caps/sriov.js";
 import { ConfigSpace } from "../../src/pcie/configspace.js";
-import { TYPE0_HEADER, TYPE1_HEADER } from "../../src/pcie/header.js";
+import { TYPE1_HEADER } from "../../src/pcie/header.js";
 import type { Overrides } from "../../src/pcie/layout.js";
 import { LayoutBuilder } from "../../src/pcie/layout.js";
 import type { NicTemplate } from "../../src/nic/templates/catalog.js";
+import { PF_CAP_OFFSETS, pfLayout } from "../../src/nic/templates/layout.js";
 import { NIC_TEMPLATES } from "../../src/nic/templates/catalog.js";
 
 export interface ModelledFn {
@@ -33,7 +29,7 @@ export interface ModelledFn {
   readonly ari?: boolean;
 }
 
-const SRIOV_OFF = 0x160;
+const SRIOV_OFF = PF_CAP_OFFSETS.sriov;
 const PCI_SRIOV_CTRL = 0x08;
 const PCI_SRIOV_NUM_VF = 0x10;
 const PCI_SRIOV_VF_OFFSET = 0x14;
@@ -57,29 +53,10 @@ function assignBars(cs: ConfigSpace, barBase: number, bars: readonly BarSpec[], 
   return next;
 }
 
-const speedOf = (s: NicTemplate["linkSpeed"]): PcieSpeed => Number.parseFloat(s) as PcieSpeed;
 
 /** One PF of template `t`, with `numVfs` VFs enabled (0: SR-IOV left disabled). */
 export function buildPf(t: NicTemplate, bdf: Bdf, numVfs: number, ari: boolean): ModelledFn {
-  const hdr = {
-    VENDOR_ID: t.vendorId,
-    DEVICE_ID: t.deviceId,
-    CLASS_REVISION: ((t.classCode << 8) | t.revision) >>> 0,
-    SUBSYSTEM_VENDOR_ID: t.subsystemVendorId,
-    SUBSYSTEM_ID: t.subsystemId,
-    HEADER_TYPE: t.ports > 1 ? 0x80 : 0,
-    INTERRUPT_PIN: 1,
-    ...barOverrides(t.pfBars, (i) => `BAR${i}`),
-  } as Overrides<typeof TYPE0_HEADER.regs>;
-  const b = new LayoutBuilder(4096).header(TYPE0_HEADER, hdr);
-  placeCap(b, pmCap({ pme: ["d0", "d3hot", "d3cold"], dsi: true }), 0x40);
-  placeCap(b, msixCap({ vectors: t.pfMsixVectors, tableBir: t.msixBar, tableOffset: 0, pbaBir: t.msixBar, pbaOffset: 0x2000 }), 0x70);
-  placeCap(b, pcieCap("endpoint", { speed: speedOf(t.linkSpeed), width: t.linkWidth as PcieWidth }), 0xa0);
-  placeCap(b, aerCap("endpoint"), 0x100);
-  placeCap(b, dsnCap(0x001b21ffff2b46e0n), 0x140);
-  placeCap(b, ariCap({ nextFunction: t.ports > 1 ? bdf.fn + 1 : 0 }), 0x150);
-  placeCap(b, sriovCap({ totalVFs: t.totalVfs, initialVFs: t.initialVfs, vfDeviceId: t.vfDeviceId, supportedPageSizes: t.supportedPageSizes, vfBars: t.vfBars }), SRIOV_OFF);
-  const cs = new ConfigSpace(b.build());
+  const cs = new ConfigSpace(pfLayout(t, bdf.fn, 0x001b21ffff2b46e0n));
   const end = assignBars(cs, 0x10, t.pfBars, 0xe0000000n);
   cs.write16(0x04, 0x0007); // I/O, Memory, Bus Master
   cs.write8(0x0c, 0x10);
