@@ -8,7 +8,7 @@ import { IovError, isIovError } from "../errors.js";
 import type { PciFunction } from "../pcie/function.js";
 import { renderTree } from "../pcie/topology.js";
 import { formatMac } from "../nic/port-config.js";
-import { computeGroups, checkViability, type Binding, type GroupNode, type IommuGroup } from "../hypervisor-glue/groups.js";
+import { computeGroups, checkViability, type Binding, type GroupNode } from "../hypervisor-glue/groups.js";
 import type { Guest } from "../hypervisor-glue/guest.js";
 import { GuestDomain, VfioDevice, type PassthroughHost } from "../hypervisor-glue/passthrough.js";
 import { PAGE_2M, PAGE_4K } from "../hypervisor-glue/iommu/defs.js";

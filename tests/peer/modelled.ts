@@ -9,7 +9,6 @@ import type { Bdf } from "../../src/pcie/bdf.js";
 import { acsCap } from "../../src/pcie/caps/acs.js";
 import { aerCap } from "../../src/pcie/caps/aer.js";
 import { placeCap } from "../../src/pcie/caps/common.js";
-import type { PcieSpeed } from "../../src/pcie/caps/pcie.js";
 import { pcieCap } from "../../src/pcie/caps/pcie.js";
 import { pmCap } from "../../src/pcie/caps/pm.js";
 import { ConfigSpace } from "../../src/pcie/configspace.js";
