@@ -23,6 +23,25 @@ function checkCapacity(what: string, n: number, min: number): void {
     throw new IovError("ERANGE", `${what} capacity ${n} outside ${min}..${1 << 20}`, { capacity: n });
 }
 
+/**
+ * CLOCK victim selection shared by both caches: advance the hand over `ref`, clearing reference
+ * bits, until a free slot (`tag[s] < 0`) or an unreferenced one turns up; the caller evicts the
+ * latter. Returns the free slot, or −(slot + 1) when the slot holds an entry to evict (no allocation:
+ * this runs on every miss).
+ */
+function clockVictim(c: { hand: number; readonly capacity: number; readonly ref: Uint8Array }, tag: Int32Array): number {
+  for (;;) {
+    const s = c.hand;
+    c.hand = s + 1 === c.capacity ? 0 : s + 1;
+    if (tag[s]! < 0) return s;
+    if (c.ref[s] === 1) {
+      c.ref[s] = 0;
+      continue;
+    }
+    return -(s + 1);
+  }
+}
+
 /** Context cache: source ID → decoded context entry (domain, translation type, table root, limits). */
 export class ContextCache {
   /** sid → slot, or -1: a direct index over all 65,536 source IDs (lookup is one array read). */
@@ -40,7 +59,7 @@ export class ContextCache {
   /** First input address beyond the entry's address width (2^min(AGAW, MGAW); 2^HAW for pass-through). */
   readonly limit: Float64Array;
   readonly ref: Uint8Array;
-  private hand = 0;
+  hand = 0;
   size = 0;
   evictions = 0;
 
@@ -75,19 +94,11 @@ export class ContextCache {
   }
 
   private victim(): number {
-    const cap = this.capacity;
-    for (;;) {
-      const s = this.hand;
-      this.hand = s + 1 === cap ? 0 : s + 1;
-      if (this.sid[s]! < 0) return s;
-      if (this.ref[s] === 1) {
-        this.ref[s] = 0;
-        continue;
-      }
-      this.drop(s);
-      this.evictions++;
-      return s;
-    }
+    const v = clockVictim(this, this.sid);
+    if (v >= 0) return v;
+    this.drop(-v - 1);
+    this.evictions++;
+    return -v - 1;
   }
 
   private drop(s: number): void {
@@ -151,7 +162,7 @@ export class Iotlb {
   private readonly bmask: number;
   /** Live entries per level: lookups skip levels with none (most domains use one page size). */
   private readonly levelCount = new Int32Array(4);
-  private hand = 0;
+  hand = 0;
   size = 0;
   evictions = 0;
 
@@ -224,19 +235,11 @@ export class Iotlb {
   }
 
   private victim(): number {
-    const cap = this.capacity;
-    for (;;) {
-      const s = this.hand;
-      this.hand = s + 1 === cap ? 0 : s + 1;
-      if (this.key[s]! < 0) return s;
-      if (this.ref[s] === 1) {
-        this.ref[s] = 0;
-        continue;
-      }
-      this.remove(s);
-      this.evictions++;
-      return s;
-    }
+    const v = clockVictim(this, this.key);
+    if (v >= 0) return v;
+    this.remove(-v - 1);
+    this.evictions++;
+    return -v - 1;
   }
 
   remove(s: number): void {
