@@ -15,6 +15,9 @@ import { IovError } from "../errors.js";
 import type { ConfigAccess, PciFunction } from "../pcie/function.js";
 import type { BarSpec } from "../pcie/bars.js";
 import { findCapability } from "../pcie/capwalk.js";
+import { PCI_CAP_ID_MSIX } from "../pcie/caps/msix.js";
+import { PCI_CAP_ID_EXP, PCI_EXP_DEVCTL } from "../pcie/caps/pcie-regs.js";
+import { PCI_BASE_ADDRESS_0, PCI_COMMAND, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY, PCI_INTERRUPT_PIN } from "../pcie/header.js";
 import type { Guest } from "./guest.js";
 import type { IommuHost } from "./iommu/host.js";
 import { PAGE_2M, PAGE_4K, type PageSize } from "./iommu/defs.js";
@@ -53,14 +56,6 @@ export interface PassthroughOptions {
   readonly barGpaBase: number;
 }
 
-const PCI_COMMAND = 0x04;
-const PCI_COMMAND_MEMORY = 0x2;
-const PCI_COMMAND_MASTER = 0x4;
-const PCI_BAR0 = 0x10;
-const PCI_INTERRUPT_PIN = 0x3d;
-const PCI_CAP_ID_MSIX = 0x11;
-const PCI_CAP_ID_EXP = 0x10;
-const PCI_EXP_DEVCTL = 0x08;
 const MSIX_ENTRY = 16;
 const MSI_WINDOW_START = 0xfee00000;
 const MSI_WINDOW_END = 0xfef00000;
@@ -193,7 +188,7 @@ export class VfioDevice implements ConfigAccess {
     const dw = o & ~3;
     const sh = (o & 3) * 8;
     if (dw === 0x00) return (((this.info.deviceId << 16) | this.info.vendorId) >>> sh) & 0xff;
-    if (dw >= PCI_BAR0 && dw < PCI_BAR0 + 24) return (this.vbar[(dw - PCI_BAR0) >> 2]! >>> sh) & 0xff;
+    if (dw >= PCI_BASE_ADDRESS_0 && dw < PCI_BASE_ADDRESS_0 + 24) return (this.vbar[(dw - PCI_BASE_ADDRESS_0) >> 2]! >>> sh) & 0xff;
     if (o === PCI_INTERRUPT_PIN) return 0;
     const b = this.host.read(o, 1);
     if (o === PCI_COMMAND && this.virtMse) return b | PCI_COMMAND_MEMORY;
@@ -203,8 +198,8 @@ export class VfioDevice implements ConfigAccess {
   write(off: number, size: 1 | 2 | 4, value: number): void {
     this.guest.exits.configSpace++;
     this.configAccesses++;
-    if (off >= PCI_BAR0 && off < PCI_BAR0 + 24 && size === 4) {
-      const i = (off - PCI_BAR0) >> 2;
+    if (off >= PCI_BASE_ADDRESS_0 && off < PCI_BASE_ADDRESS_0 + 24 && size === 4) {
+      const i = (off - PCI_BASE_ADDRESS_0) >> 2;
       const spec = this.info.bars.find((b) => b.spec.index === i || (b.spec.kind === "mem64" && b.spec.index + 1 === i));
       if (spec === undefined) return;
       if (spec.spec.index === i) {

@@ -10,59 +10,100 @@ import type { Bdf } from "./bdf.js";
 import { formatBdf, parseBdf } from "./bdf.js";
 import type { BarKind } from "./bars.js";
 import { decodeBar } from "./bars.js";
+import { PCI_EXT_CAP_ID_ACS } from "./caps/acs.js";
+import { PCI_EXT_CAP_ID_ERR } from "./caps/aer.js";
+import { PCI_EXT_CAP_ID_ARI } from "./caps/ari.js";
+import { PCI_EXT_CAP_ID_ATS } from "./caps/ats.js";
+import { PCI_EXT_CAP_ID_DSN } from "./caps/dsn.js";
 import { capDefAt } from "./caps/index.js";
+import { PCI_CAP_ID_MSI } from "./caps/msi.js";
+import { PCI_CAP_ID_MSIX } from "./caps/msix.js";
+import { PCI_EXT_CAP_ID_PASID } from "./caps/pasid.js";
+import { PCI_CAP_ID_EXP } from "./caps/pcie-regs.js";
+import { PCI_CAP_ID_PM } from "./caps/pm.js";
+import { PCI_EXT_CAP_ID_PRI } from "./caps/pri.js";
+import { PCI_EXT_CAP_ID_SRIOV } from "./caps/sriov.js";
+import { PCI_EXT_CAP_ID_VNDR } from "./caps/vndr.js";
 import {
   PCI_BASE_ADDRESS_0,
-  PCI_BASE_ADDRESS_SPACE_IO,
   PCI_BASE_ADDRESS_MEM_PREFETCH,
+  PCI_BASE_ADDRESS_MEM_TYPE_1M,
+  PCI_BASE_ADDRESS_MEM_TYPE_64,
+  PCI_BASE_ADDRESS_MEM_TYPE_MASK,
+  PCI_BASE_ADDRESS_SPACE_IO,
+  PCI_CAP_ID_EA,
+  PCI_CAP_ID_PCIX,
+  PCI_CAP_ID_VNDR,
+  PCI_CAP_LIST_ID,
+  PCI_CAP_LIST_NEXT,
   PCI_CAPABILITY_LIST,
+  PCI_CB_CAPABILITY_LIST,
+  PCI_CFG_SPACE_EXP_SIZE,
+  PCI_CFG_SPACE_SIZE,
   PCI_COMMAND,
   PCI_COMMAND_IO,
   PCI_COMMAND_MEMORY,
+  PCI_EXT_CAP_ID,
+  PCI_EXT_CAP_ID_DVSEC,
+  PCI_EXT_CAP_NEXT,
+  PCI_EXT_CAP_VER,
   PCI_HEADER_TYPE,
   PCI_HEADER_TYPE_BRIDGE,
+  PCI_HEADER_TYPE_CARDBUS,
   PCI_HEADER_TYPE_MASK,
   PCI_HEADER_TYPE_MFD,
   PCI_HEADER_TYPE_NORMAL,
+  PCI_IO_RANGE_TYPE_16,
+  PCI_IO_RANGE_TYPE_32,
+  PCI_IO_RANGE_TYPE_MASK,
+  PCI_MEMORY_RANGE_TYPE_MASK,
+  PCI_PREF_RANGE_TYPE_32,
+  PCI_PREF_RANGE_TYPE_64,
+  PCI_PREF_RANGE_TYPE_MASK,
   PCI_ROM_ADDRESS,
   PCI_ROM_ADDRESS1,
   PCI_ROM_ADDRESS_ENABLE,
   PCI_ROM_ADDRESS_MASK,
   PCI_STATUS,
   PCI_STATUS_CAP_LIST,
+  PCI_STD_HEADER_SIZEOF,
 } from "./header.js";
 import type { RegSpec } from "./regs.js";
 import { regJson } from "./regs.js";
 
-/* Capability IDs (include/uapi/linux/pci_regs.h). */
-export const PCI_CAP_ID_PM = 0x01; // Power Management
-export const PCI_CAP_ID_MSI = 0x05; // Message Signalled Interrupts
-export const PCI_CAP_ID_PCIX = 0x07; // PCI-X
-export const PCI_CAP_ID_VNDR = 0x09; // Vendor-Specific
-export const PCI_CAP_ID_EXP = 0x10; // PCI Express
-export const PCI_CAP_ID_MSIX = 0x11; // MSI-X
-export const PCI_CAP_ID_EA = 0x14; // Enhanced Allocation
-export const PCI_CAP_LIST_ID = 0; // Capability ID
-export const PCI_CAP_LIST_NEXT = 1; // Next Capability Pointer
-export const PCI_EXT_CAP_ID_ERR = 0x01; // Advanced Error Reporting
-export const PCI_EXT_CAP_ID_DSN = 0x03; // Device Serial Number
-export const PCI_EXT_CAP_ID_VNDR = 0x0b; // Vendor-Specific Extended Capability
-export const PCI_EXT_CAP_ID_ACS = 0x0d; // Access Control Services
-export const PCI_EXT_CAP_ID_ARI = 0x0e; // Alternative Routing-ID Interpretation
-export const PCI_EXT_CAP_ID_ATS = 0x0f; // Address Translation Services
-export const PCI_EXT_CAP_ID_SRIOV = 0x10; // Single Root I/O Virtualization
-export const PCI_EXT_CAP_ID_PRI = 0x13; // Page Request Interface
-export const PCI_EXT_CAP_ID_PASID = 0x1b; // Process Address Space ID
-export const PCI_EXT_CAP_ID_DVSEC = 0x23; // Designated Vendor-Specific Extended Capability
-/** First byte after the standard header (capabilities may not live below it). */
-export const PCI_STD_HEADER_SIZEOF = 0x40;
-/** Standard configuration space size; the extended chain starts here. */
-export const PCI_CFG_SPACE_SIZE = 0x100;
-export const PCI_CFG_SPACE_EXP_SIZE = 0x1000;
-/** `PCI_EXT_CAP_NEXT(h)`: next pointer of an extended capability header. */
-export const PCI_EXT_CAP_NEXT = (h: number): number => (h >>> 20) & 0xffc;
-export const PCI_EXT_CAP_ID = (h: number): number => h & 0xffff;
-export const PCI_EXT_CAP_VER = (h: number): number => (h >>> 16) & 0xf;
+/*
+ * The uapi constants this module used to define, kept exported from here for its importers
+ * (capwalk, fabric, lspci-text, ...); they are defined once, with their header or capability table.
+ */
+export {
+  PCI_CAP_ID_EA,
+  PCI_CAP_ID_EXP,
+  PCI_CAP_ID_MSI,
+  PCI_CAP_ID_MSIX,
+  PCI_CAP_ID_PCIX,
+  PCI_CAP_ID_PM,
+  PCI_CAP_ID_VNDR,
+  PCI_CAP_LIST_ID,
+  PCI_CAP_LIST_NEXT,
+  PCI_CB_CAPABILITY_LIST,
+  PCI_CFG_SPACE_EXP_SIZE,
+  PCI_CFG_SPACE_SIZE,
+  PCI_EXT_CAP_ID,
+  PCI_EXT_CAP_ID_ACS,
+  PCI_EXT_CAP_ID_ARI,
+  PCI_EXT_CAP_ID_ATS,
+  PCI_EXT_CAP_ID_DSN,
+  PCI_EXT_CAP_ID_DVSEC,
+  PCI_EXT_CAP_ID_ERR,
+  PCI_EXT_CAP_ID_PASID,
+  PCI_EXT_CAP_ID_PRI,
+  PCI_EXT_CAP_ID_SRIOV,
+  PCI_EXT_CAP_ID_VNDR,
+  PCI_EXT_CAP_NEXT,
+  PCI_EXT_CAP_VER,
+  PCI_HEADER_TYPE_CARDBUS,
+  PCI_STD_HEADER_SIZEOF,
+};
 
 /** Names of standard capabilities, as lspci titles them (without the data it prints after). */
 const STD_CAP_NAMES: ReadonlyMap<number, string> = new Map([
@@ -171,10 +212,6 @@ export class ConfigBytes {
     return size === 1 ? this.u8(off) : size === 2 ? this.u16(off) : this.u32(off);
   }
 }
-
-/** CardBus bridges keep their capability pointer at 0x14 (PCI_CB_CAPABILITY_LIST). */
-export const PCI_CB_CAPABILITY_LIST = 0x14;
-export const PCI_HEADER_TYPE_CARDBUS = 2;
 
 /** Where the header layout keeps the capability pointer; -1 for an unknown layout (no capabilities). */
 export function capabilityPointerOffset(cfg: ConfigBytes): number {
@@ -383,17 +420,6 @@ export interface DecodeInput {
   /** Expansion ROM size in bytes, when known. */
   readonly romSize?: number;
 }
-
-const PCI_BASE_ADDRESS_MEM_TYPE_MASK = 0x06;
-const PCI_BASE_ADDRESS_MEM_TYPE_1M = 0x02;
-const PCI_BASE_ADDRESS_MEM_TYPE_64 = 0x04;
-const PCI_IO_RANGE_TYPE_MASK = 0x0f;
-const PCI_IO_RANGE_TYPE_16 = 0x00;
-const PCI_IO_RANGE_TYPE_32 = 0x01;
-const PCI_MEMORY_RANGE_TYPE_MASK = 0x0f;
-const PCI_PREF_RANGE_TYPE_MASK = 0x0f;
-const PCI_PREF_RANGE_TYPE_32 = 0x00;
-const PCI_PREF_RANGE_TYPE_64 = 0x01;
 
 /** Number of BAR slots by header layout: 6 for type 0, 2 for type 1, 1 for CardBus. */
 export function barSlots(headerLayout: number): number {

@@ -1,5 +1,6 @@
 /**
- * Type 0 (endpoint) and type 1 (PCI-PCI bridge) configuration headers, as register tables.
+ * Type 0 (endpoint) and type 1 (PCI-PCI bridge) configuration headers, as register tables, and the
+ * layout shared by every capability list (the standard chain's ID/next bytes, the extended header).
  * Names follow include/uapi/linux/pci_regs.h; the spec's name is in the trailing comment.
  */
 import { bit, bits, defineRegFile, reg } from "./regs.js";
@@ -10,13 +11,22 @@ export const PCI_COMMAND = 0x04; // Command
 export const PCI_COMMAND_IO = 0x1; // I/O Space Enable
 export const PCI_COMMAND_MEMORY = 0x2; // Memory Space Enable
 export const PCI_COMMAND_MASTER = 0x4; // Bus Master Enable
+export const PCI_COMMAND_SPECIAL = 0x8; // Special Cycles
+export const PCI_COMMAND_INVALIDATE = 0x10; // Memory Write and Invalidate Enable
+export const PCI_COMMAND_VGA_PALETTE = 0x20; // VGA Palette Snoop
 export const PCI_COMMAND_PARITY = 0x40; // Parity Error Response
+export const PCI_COMMAND_WAIT = 0x80; // IDSEL Stepping/Wait Cycle Control
 export const PCI_COMMAND_SERR = 0x100; // SERR# Enable
+export const PCI_COMMAND_FAST_BACK = 0x200; // Fast Back-to-Back Transactions Enable
 export const PCI_COMMAND_INTX_DISABLE = 0x400; // Interrupt Disable
 export const PCI_STATUS = 0x06; // Status
 export const PCI_STATUS_INTERRUPT = 0x08; // Interrupt Status
 export const PCI_STATUS_CAP_LIST = 0x10; // Capabilities List
+export const PCI_STATUS_66MHZ = 0x20; // 66 MHz Capable
+export const PCI_STATUS_UDF = 0x40; // User Definable Features (obsolete)
+export const PCI_STATUS_FAST_BACK = 0x80; // Fast Back-to-Back Transactions Capable
 export const PCI_STATUS_PARITY = 0x100; // Master Data Parity Error
+export const PCI_STATUS_DEVSEL_MASK = 0x600; // DEVSEL Timing
 export const PCI_STATUS_SIG_TARGET_ABORT = 0x800; // Signaled Target Abort
 export const PCI_STATUS_REC_TARGET_ABORT = 0x1000; // Received Target Abort
 export const PCI_STATUS_REC_MASTER_ABORT = 0x2000; // Received Master Abort
@@ -37,10 +47,16 @@ export const PCI_HEADER_TYPE = 0x0e; // Header Type
 export const PCI_HEADER_TYPE_MASK = 0x7f;
 export const PCI_HEADER_TYPE_NORMAL = 0;
 export const PCI_HEADER_TYPE_BRIDGE = 1;
+export const PCI_HEADER_TYPE_CARDBUS = 2;
 export const PCI_HEADER_TYPE_MFD = 0x80; // Multi-Function Device
 export const PCI_BIST = 0x0f;
+export const PCI_BIST_CODE_MASK = 0x0f; // Completion Code
+export const PCI_BIST_START = 0x40; // Start BIST
+export const PCI_BIST_CAPABLE = 0x80; // BIST Capable
 export const PCI_BASE_ADDRESS_0 = 0x10; // Base Address Register 0
 export const PCI_BASE_ADDRESS_SPACE_IO = 0x01;
+export const PCI_BASE_ADDRESS_MEM_TYPE_MASK = 0x06; // Memory Type
+export const PCI_BASE_ADDRESS_MEM_TYPE_1M = 0x02; // Below 1M (PCI 2.x legacy)
 export const PCI_BASE_ADDRESS_MEM_TYPE_64 = 0x04;
 export const PCI_BASE_ADDRESS_MEM_PREFETCH = 0x08;
 export const PCI_BASE_ADDRESS_MEM_MASK = ~0x0f >>> 0;
@@ -56,6 +72,11 @@ export const PCI_INTERRUPT_LINE = 0x3c;
 export const PCI_INTERRUPT_PIN = 0x3d;
 export const PCI_MIN_GNT = 0x3e;
 export const PCI_MAX_LAT = 0x3f;
+/** First byte after the standard header (capabilities may not live below it). */
+export const PCI_STD_HEADER_SIZEOF = 0x40;
+/** Standard configuration space size; the extended chain starts here. */
+export const PCI_CFG_SPACE_SIZE = 0x100;
+export const PCI_CFG_SPACE_EXP_SIZE = 0x1000;
 /* Type 1 */
 export const PCI_PRIMARY_BUS = 0x18;
 export const PCI_SECONDARY_BUS = 0x19;
@@ -63,12 +84,17 @@ export const PCI_SUBORDINATE_BUS = 0x1a;
 export const PCI_SEC_LATENCY_TIMER = 0x1b;
 export const PCI_IO_BASE = 0x1c;
 export const PCI_IO_LIMIT = 0x1d;
+export const PCI_IO_RANGE_TYPE_MASK = 0x0f; // I/O Addressing Capability
+export const PCI_IO_RANGE_TYPE_16 = 0x00;
 export const PCI_IO_RANGE_TYPE_32 = 0x01;
 export const PCI_SEC_STATUS = 0x1e;
 export const PCI_MEMORY_BASE = 0x20;
 export const PCI_MEMORY_LIMIT = 0x22;
+export const PCI_MEMORY_RANGE_TYPE_MASK = 0x0f; // reserved low bits of Memory Base/Limit
 export const PCI_PREF_MEMORY_BASE = 0x24;
 export const PCI_PREF_MEMORY_LIMIT = 0x26;
+export const PCI_PREF_RANGE_TYPE_MASK = 0x0f; // Prefetchable Memory Addressing Capability
+export const PCI_PREF_RANGE_TYPE_32 = 0x00;
 export const PCI_PREF_RANGE_TYPE_64 = 0x01;
 export const PCI_PREF_BASE_UPPER32 = 0x28;
 export const PCI_PREF_LIMIT_UPPER32 = 0x2c;
@@ -82,6 +108,22 @@ export const PCI_BRIDGE_CTL_ISA = 0x04;
 export const PCI_BRIDGE_CTL_VGA = 0x08;
 export const PCI_BRIDGE_CTL_MASTER_ABORT = 0x20;
 export const PCI_BRIDGE_CTL_BUS_RESET = 0x40;
+/* Type 2 (CardBus bridge) */
+export const PCI_CB_CAPABILITY_LIST = 0x14; // Capabilities Pointer
+
+/* Capability lists: every standard capability starts with ID and next pointer. */
+export const PCI_CAP_LIST_ID = 0; // Capability ID
+export const PCI_CAP_LIST_NEXT = 1; // Next Capability Pointer
+export const PCI_CAP_FLAGS = 2; // capability-defined flags (16 bits)
+/* IDs of capabilities that have no table in ./caps (those that do are defined with their table). */
+export const PCI_CAP_ID_PCIX = 0x07; // PCI-X
+export const PCI_CAP_ID_VNDR = 0x09; // Vendor-Specific
+export const PCI_CAP_ID_EA = 0x14; // Enhanced Allocation
+export const PCI_EXT_CAP_ID_DVSEC = 0x23; // Designated Vendor-Specific Extended Capability
+/** Fields of an extended capability header (PCIe Base 4.0 §7.6.3). */
+export const PCI_EXT_CAP_ID = (h: number): number => h & 0xffff; // PCI Express Extended Capability ID
+export const PCI_EXT_CAP_VER = (h: number): number => (h >>> 16) & 0xf; // Capability Version
+export const PCI_EXT_CAP_NEXT = (h: number): number => (h >>> 20) & 0xffc; // Next Capability Offset
 
 const COMMAND_FIELDS = {
   IO: bit(0, "ioSpace"),

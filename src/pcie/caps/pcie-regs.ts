@@ -190,6 +190,7 @@ export const PCI_EXP_LNKCAP2_SLS_8_0GB = 0x00000008; // 8.0 GT/s
 export const PCI_EXP_LNKCAP2_SLS_16_0GB = 0x00000010; // 16.0 GT/s
 export const PCI_EXP_LNKCAP2_SLS_32_0GB = 0x00000020; // 32.0 GT/s
 export const PCI_EXP_LNKCAP2_CROSSLINK = 0x00000100; // Crosslink Supported
+export const PCI_EXP_LNKCAP2_DRS = 0x80000000; // DRS Supported (Device Readiness Status)
 
 export const PCI_EXP_LNKCTL2 = 0x30; // Link Control 2
 export const PCI_EXP_LNKCTL2_TLS = 0x000f; // Target Link Speed
