@@ -39,6 +39,8 @@ export interface AttachedNic {
   readonly group: number;
   readonly driver: VfDriver;
   readonly vfio: VfioDevice;
+  /** One past the last guest vector this NIC's MSI-X entries use. */
+  readonly vectorEnd: number;
 }
 
 export interface GroupReport {
@@ -62,7 +64,9 @@ export interface BootState {
 const DMA_REGION_GPA = 0x0100_0000; // 16 MiB
 const DMA_REGION_BYTES = 0x0040_0000; // 4 MiB per NIC
 const BAR_WINDOW = 0x0100_0000; // 16 MiB of guest-physical space per NIC
+/** Guest interrupt vectors handed to device MSI-X entries: 0x40..0xEF (below the system vectors). */
 const MSI_VECTOR_BASE = 0x40;
+const MSI_VECTOR_LIMIT = 0xf0;
 
 export function vfBdf(p: PfPort, vfIndex: number): PciFunction | undefined {
   return p.sriov.vfs[vfIndex];
@@ -208,6 +212,14 @@ export function boot(hf: HostFile, opts: { smoke?: boolean; state?: BootState } 
         return () => next++;
       })(),
     };
+    const nextVector = new Map<string, number>();
+    for (const x of st.nics) nextVector.set(x.guest, Math.max(nextVector.get(x.guest) ?? MSI_VECTOR_BASE, x.vectorEnd));
+    const allocVectors = (guest: string, n: number): number => {
+      const v = nextVector.get(guest) ?? MSI_VECTOR_BASE;
+      if (v + n > MSI_VECTOR_LIMIT) throw new IovError("ENOSPC", `guest ${guest}: out of interrupt vectors (0x40..0xef) for another NIC with ${n} MSI-X vectors`);
+      nextVector.set(guest, v + n);
+      return v;
+    };
     const levels = hf.iommu.addressWidth === 39 ? 3 : 4;
     const pageSize = hf.iommu.pageSize === "4K" ? PAGE_4K : PAGE_2M;
     for (const a of assignments) {
@@ -247,7 +259,7 @@ export function boot(hf: HostFile, opts: { smoke?: boolean; state?: BootState } 
           dmaBaseGpa: DMA_REGION_GPA + a.nicIndex * DMA_REGION_BYTES,
           dmaBytes: DMA_REGION_BYTES,
           msiAddress: 0xfee00000,
-          msiDataBase: MSI_VECTOR_BASE + a.nicIndex * 8,
+          msiDataBase: allocVectors(a.guest, t.vfMsixVectors),
           options: { txRing: 256, rxRing: 256, bufSize: 2048, queues: 1 },
           delay: (ns) => host.tick(ns),
         });
@@ -265,6 +277,7 @@ export function boot(hf: HostFile, opts: { smoke?: boolean; state?: BootState } 
           group: groups.groupOf.get(byFn.get(vf)!)?.id ?? -1,
           driver,
           vfio,
+          vectorEnd: nextVector.get(a.guest)!,
         });
         undo.push(() => st.nics.pop());
         return true;

@@ -54,15 +54,27 @@ export interface CardEnv {
   readonly uplink?: (port: number, buf: Uint8Array, off: number, len: number) => void;
 }
 
-const geometryOf = (t: NicTemplate): SriovGeometry => ({
-  initialVfs: t.initialVfs,
-  totalVfs: t.totalVfs,
-  vfDeviceId: t.vfDeviceId,
-  supportedPageSizes: t.supportedPageSizes,
-  functionDependencyLink: 0,
-  offsetStride: t.offsetStride,
-  rule: t.offsetStrideRule,
-});
+/**
+ * Geometry of port `port`'s PF. The template's rule is the first PF's. The PFs of one card must not
+ * hand out the same routing IDs: with a stride of at least the number of PFs, their VFs interleave
+ * (82576/82599: PF0's VFs on even, PF1's on odd functions, same offset); with a smaller stride each
+ * later PF's VFs start after the previous PFs' TotalVFs (X710, ConnectX-5 style).
+ */
+export function geometryOf(t: NicTemplate, port: number, ports: number): SriovGeometry {
+  return {
+    initialVfs: t.initialVfs,
+    totalVfs: t.totalVfs,
+    vfDeviceId: t.vfDeviceId,
+    supportedPageSizes: t.supportedPageSizes,
+    functionDependencyLink: port,
+    offsetStride: (n, ari) => {
+      const os = t.offsetStride(n, ari);
+      if (port === 0 || os.stride >= ports) return os;
+      return { offset: os.offset + port * (t.totalVfs * os.stride - 1), stride: os.stride };
+    },
+    rule: t.offsetStrideRule,
+  };
+}
 
 /** Mirror a function's Command.Bus Master and MSI-X control into the NIC (the chip sees its own config). */
 function wireConfigToNic(fn: PciFunction, nic: Nic, ref: "pf" | number): void {
@@ -98,7 +110,7 @@ export function buildCard(name: string, t: NicTemplate, env: CardEnv, imported?:
     const sriov: SriovPf = new SriovPf({
       pf: fn,
       capOffset,
-      geometry: geometryOf(t),
+      geometry: geometryOf(t, port, ports),
       vfLayout: vfl,
       vfBars: t.vfBars,
       host: env.vfHost,

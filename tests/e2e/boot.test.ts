@@ -86,3 +86,46 @@ describe("boot-time assignment from a host file", () => {
     expect(report(st).vfs.map((v) => v.bdf)).toEqual(["0000:02:10.0", "0000:02:10.2"]);
   });
 });
+
+describe("boot: multi-PF cards and interrupt vectors", () => {
+  it("the two PFs of a stride-1 card (X710) hand out disjoint VF routing IDs", () => {
+    const hf = parseHostFile(
+      `host: { memory: 8GiB, cpus: 4 }
+fabric: { rootPorts: [ { slot: 1, device: { template: intel-x710 } } ] }
+pfs:
+  - { pf: 0000:01:00.0, numVfs: 2 }
+  - { pf: 0000:01:00.1, numVfs: 3 }
+guests:
+  - { name: a, memory: 1GiB, nics: [ { vf: "0000:01:00.0#1" } ] }
+  - { name: b, memory: 1GiB, nics: [ { vf: "0000:01:00.1#0" } ] }
+`,
+      "x710.yaml",
+    );
+    const st = boot(hf);
+    const rids = st.host.pfs.flatMap((p) => p.sriov.vfs.map((v) => v.rid));
+    expect(new Set(rids).size).toBe(5);
+    expect(st.host.pfs.every((p) => p.sriov.unreachable === 0)).toBe(true);
+    expect(report(st).vfs.length).toBe(2);
+  });
+
+  it("a guest with more NICs than free interrupt vectors is refused (ENOSPC), nothing left behind", () => {
+    const nics = Array.from({ length: 11 }, (_, i) => `      - vf: "0000:01:00.0#${i}"`).join("\n");
+    const hf = parseHostFile(
+      `host: { memory: 16GiB, cpus: 8 }
+fabric: { rootPorts: [ { slot: 1, device: { template: intel-e810 } } ] }
+pfs: [ { pf: 0000:01:00.0, numVfs: 16 } ]
+guests:
+  - name: big
+    memory: 2GiB
+    nics:
+${nics}
+`,
+      "vectors.yaml",
+    );
+    const host = new SimHost(hf);
+    const st: BootState = { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], warnings: [], smoke: undefined };
+    expect(() => boot(hf, { state: st })).toThrow(/out of interrupt vectors/);
+    expect(host.hv.guests.length).toBe(0);
+    expect(host.pf("0000:01:00.0").driver.enabledVfs).toBe(0);
+  });
+});

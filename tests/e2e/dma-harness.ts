@@ -173,17 +173,6 @@ export function hostFileFor(spec: HostSpec): HostPlan {
     budget -= n;
     return n;
   });
-  // Known bug (reported): the intel-x710 and mlx-cx5 templates give both PFs of a card the same
-  // First VF Offset / VF Stride relative to their own function number (0x10/1 and 2/1), so PF 0's
-  // VF k+1 and PF 1's VF k share a routing ID; the fabric refuses the second VF (attachVf → false,
-  // counted "unreachable") and boot then dies in groupNodes with ENODEV. With PF 0 at one VF the two
-  // ranges do not meet, so such cards still have VFs on both PFs here.
-  pfs.forEach((p, i) => {
-    if ((p.template === "intel-x710" || p.template === "mlx-cx5") && p.bdf.endsWith(".1") && numVfs[i]! > 0) {
-      const j = pfs.findIndex((q) => q.bdf === `${p.bdf.slice(0, -1)}0`);
-      if (j >= 0 && numVfs[j]! > 1) numVfs[j] = 1;
-    }
-  });
   const enabled = pfs.map((p, i) => ({ ...p, n: numVfs[i]!, used: 0 })).filter((p) => p.n > 0);
   const nics: string[][] = Array.from({ length: spec.guests }, () => []);
   let assigned = 0;
