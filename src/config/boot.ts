@@ -133,6 +133,8 @@ export function boot(hf: HostFile, opts: { smoke?: boolean; state?: BootState } 
         p.driver.writeNumVfs(String(pc.numVfs));
         undo.push(() => p.driver.writeNumVfs("0"));
         host.log.push(...p.driver.log.splice(0));
+        if (p.sriov.unreachable > 0)
+          throw new IovError("EIO", `${pc.pf}: ${p.sriov.unreachable} of its ${pc.numVfs} VFs landed on routing IDs that another function already answers or no bridge routes; nothing can reach them`);
         return true;
       });
       for (const vs of pc.vfs) {
