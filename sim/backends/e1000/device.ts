@@ -47,6 +47,8 @@ export class E1000Device implements TrapHandler {
   onTx: (frame: Uint8Array, len: number) => void = () => {};
   /** Interrupt line raised (the hypervisor injects it). */
   onInterrupt: () => void = () => {};
+  /** The guest made receive buffers available (RDT written): QEMU flushes packets it queued. */
+  onRxAvailable: () => void = () => {};
 
   constructor(readonly g: Guest) {}
 
@@ -82,17 +84,25 @@ export class E1000Device implements TrapHandler {
         this.set(E1000_TDT, v);
         this.processTx();
         return;
+      case E1000_RDT:
+        this.set(E1000_RDT, v);
+        this.onRxAvailable();
+        return;
       default:
         this.set(off & ~3, v);
     }
   }
 
-  private ring(base: number, hi: number, len: number): { gpa: number; n: number } {
-    return { gpa: this.reg(hi) * 2 ** 32 + this.reg(base), n: Math.floor(this.reg(len) / E1000_DESC) };
+  private ringGpa(base: number, hi: number): number {
+    return this.reg(hi) * 2 ** 32 + this.reg(base);
+  }
+  private ringN(len: number): number {
+    return Math.floor(this.reg(len) / E1000_DESC);
   }
 
   private processTx(): void {
-    const { gpa, n } = this.ring(E1000_TDBAL, E1000_TDBAH, E1000_TDLEN);
+    const gpa = this.ringGpa(E1000_TDBAL, E1000_TDBAH);
+    const n = this.ringN(E1000_TDLEN);
     if (n === 0) return;
     let head = this.reg(E1000_TDH);
     const tail = this.reg(E1000_TDT) % n;
@@ -119,9 +129,21 @@ export class E1000Device implements TrapHandler {
     if (sent > 0) this.cause(E1000_ICR_TXDW);
   }
 
+  /** Whether a posted receive buffer is free (QEMU's e1000_can_receive). */
+  canReceive(): boolean {
+    const n = Math.floor(this.reg(E1000_RDLEN) / E1000_DESC);
+    return n > 0 && this.reg(E1000_RDH) !== this.reg(E1000_RDT) % n;
+  }
+
+  /** Whether the interrupt line is asserted: a cause is set that IMS enables. */
+  get asserted(): boolean {
+    return (this.reg(E1000_ICR) & this.reg(E1000_IMS)) !== 0;
+  }
+
   /** A frame from the bridge for this guest: into the next posted RX buffer, or dropped. */
   receive(frame: Uint8Array, len: number): boolean {
-    const { gpa, n } = this.ring(E1000_RDBAL, E1000_RDBAH, E1000_RDLEN);
+    const gpa = this.ringGpa(E1000_RDBAL, E1000_RDBAH);
+    const n = this.ringN(E1000_RDLEN);
     const head = this.reg(E1000_RDH);
     if (n === 0 || head === this.reg(E1000_RDT) % n) {
       this.c.rxNoBuffer++;

@@ -112,11 +112,15 @@ export class VringDriver {
     return need;
   }
 
-  /** Reclaim used buffers; returns how many. For RX, `onRx(gpa, len)` sees each filled buffer. */
-  reclaim(onRx?: (gpa: number, len: number) => void): number {
+  /**
+   * Reclaim up to `budget` used buffers; returns how many. For RX, `onRx(gpa, len)` sees each filled
+   * buffer. With `rearm` (the default) the driver then asks for an interrupt at the next used entry
+   * (virtqueue_enable_cb); NAPI polls pass false and re-arm in `enableCb` when they complete.
+   */
+  reclaim(onRx?: (gpa: number, len: number) => void, budget = Infinity, rearm = true): number {
     const usedIdx = this.g.read16(this.L.used + 2);
     let n = 0;
-    while (this.lastUsed !== usedIdx) {
+    while (this.lastUsed !== usedIdx && n < budget) {
       const e = this.L.used + 4 + 8 * (this.lastUsed % this.L.size);
       const id = this.g.read32(e);
       const len = this.g.read32(e + 4);
@@ -127,9 +131,45 @@ export class VringDriver {
       this.lastUsed = (this.lastUsed + 1) & 0xffff;
       n++;
     }
-    // ask for an interrupt at the next used entry (event idx)
-    this.g.write16(this.L.avail + 4 + 2 * this.L.size, this.lastUsed);
+    if (rearm) this.enableCb();
     return n;
+  }
+
+  /** Used entries the driver has not reclaimed yet. */
+  usedPending(): boolean {
+    return this.g.read16(this.L.used + 2) !== this.lastUsed;
+  }
+
+  /**
+   * virtqueue_enable_cb: ask for an interrupt at the next used entry (event index: used_event =
+   * last_used; otherwise clear VRING_AVAIL_F_NO_INTERRUPT). Returns true if entries are already
+   * used (the caller must poll again: the device may not interrupt for them).
+   */
+  enableCb(): boolean {
+    if (this.eventIdx) this.g.write16(this.L.avail + 4 + 2 * this.L.size, this.lastUsed);
+    else this.g.write16(this.L.avail, 0);
+    return this.usedPending();
+  }
+
+  /**
+   * virtqueue_disable_cb: suppress interrupts. With event index used_event is moved half the index
+   * space away, so no used index the device reaches soon crosses it.
+   */
+  disableCb(): void {
+    if (!this.eventIdx) this.g.write16(this.L.avail, VRING_AVAIL_F_NO_INTERRUPT);
+    else this.g.write16(this.L.avail + 4 + 2 * this.L.size, (this.lastUsed + 0x8000) & 0xffff);
+  }
+
+  /**
+   * virtqueue_enable_cb_delayed (TX): an interrupt only after 3/4 of the outstanding buffers are
+   * used. Returns true if that many are already used.
+   */
+  enableCbDelayed(): boolean {
+    const outstanding = (this.availIdx - this.lastUsed) & 0xffff;
+    const at = (this.lastUsed + Math.floor((outstanding * 3) / 4)) & 0xffff;
+    if (this.eventIdx) this.g.write16(this.L.avail + 4 + 2 * this.L.size, at);
+    else this.g.write16(this.L.avail, 0);
+    return vringNeedEvent(at, this.g.read16(this.L.used + 2), this.lastUsed);
   }
 }
 
@@ -190,15 +230,22 @@ export class VringDevice {
     this.g.write16(this.L.used + 2, this.usedIdx);
   }
 
-  /** Before sleeping: ask for a kick at the next avail entry (event idx) or enable notifications. */
-  enableNotify(): void {
+  /**
+   * Before sleeping: ask for a kick at the next avail entry (event idx) or enable notifications;
+   * returns true if entries arrived meanwhile (vhost_enable_notify: the worker must go on).
+   */
+  enableNotify(): boolean {
     if (this.eventIdx) this.g.write16(this.L.used + 4 + 8 * this.L.size, this.lastAvail);
     else this.g.write16(this.L.used, 0);
+    return this.pending() > 0;
   }
-  /** While busy polling: suppress kicks. */
+  /**
+   * While busy polling: suppress kicks (vhost_disable_notify). With event index nothing is written:
+   * avail_event stays where the last enableNotify put it, behind what the driver publishes, so the
+   * driver's need-event test is false until the device re-arms.
+   */
   disableNotify(): void {
     if (!this.eventIdx) this.g.write16(this.L.used, VRING_USED_F_NO_NOTIFY);
-    else this.g.write16(this.L.used + 4 + 8 * this.L.size, (this.lastAvail - 1) & 0xffff);
   }
 
   /** vhost_notify: whether the guest wants an interrupt for the used entries added since the last signal. */

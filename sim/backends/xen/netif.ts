@@ -62,6 +62,10 @@ export class SharedRing {
     this.g.write32(this.gpa + REQ_EVENT, (cons + 1) >>> 0);
     return this.reqProd !== cons;
   }
+  /** Frontend: ask to be notified when responses reach index `at`. */
+  setRspEvent(at: number): void {
+    this.g.write32(this.gpa + RSP_EVENT, at >>> 0);
+  }
   /** Frontend: RING_FINAL_CHECK_FOR_RESPONSES. */
   finalCheckForResponses(cons: number): boolean {
     this.g.write32(this.gpa + RSP_EVENT, (cons + 1) >>> 0);

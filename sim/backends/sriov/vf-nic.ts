@@ -1,0 +1,95 @@
+/**
+ * The guest's VF driver (ixgbevf/igbvf style, one queue pair on one MSI-X vector): registers through
+ * the VF's BAR0, which the hypervisor mapped straight into the guest's physical address space, so a
+ * doorbell or an interrupt re-enable is a plain store with no exit. Descriptors and buffers are in
+ * guest RAM; the NIC reaches them by DMA through the IOMMU with the VF's requester ID.
+ *
+ * Interrupts: the queue's RX and TX causes share vector 0, auto-cleared (EIAC) and auto-masked
+ * (EIAM) when the message is sent; NAPI re-enables the vector (EIMS) when a poll ends under budget,
+ * and the NIC sends again at once if a cause arrived meanwhile. EITR throttles the vector.
+ */
+import type { Guest } from "../../../src/hypervisor-glue/guest.js";
+import { E1000_EIAC, E1000_EIAM, E1000_EIMS, E1000_EITR, E1000_IVAR, E1000_IVAR_MISC, E1000_IVAR_VALID } from "../../../src/nic/regs.js";
+import { CostMeter } from "../../model/cpu.js";
+import type { GuestNic, RxConsumer } from "../../model/guest-kernel.js";
+import type { CaptureSet } from "../../model/capture.js";
+import { IgbQueue, type DmaMapper, type IgbQueueLayout, type RegPort } from "../common/igb-queue.js";
+
+export interface VfNicCosts {
+  readonly txNs: number;
+  readonly rxNs: number;
+  readonly txCleanNs: number;
+  readonly doorbellNs: number;
+}
+
+export const VF_VECTOR = 0;
+export const VF_MISC_VECTOR = 2;
+
+export class VfGuestNic implements GuestNic {
+  readonly meter = new CostMeter();
+  readonly q: IgbQueue;
+  private rx: RxConsumer | undefined;
+  private readonly onFrame = (buf: Uint8Array, len: number): void => {
+    this.meter.ns += this.c.rxNs;
+    this.capture?.frame(this.port, this.now(), buf, len);
+    this.rx!.rx(buf, len);
+  };
+
+  constructor(
+    readonly g: Guest,
+    readonly regs: RegPort,
+    layout: IgbQueueLayout,
+    mapper: DmaMapper,
+    private readonly c: VfNicCosts,
+    private readonly now: () => number,
+    private readonly capture: CaptureSet | undefined,
+    private readonly port: string,
+  ) {
+    this.q = new IgbQueue(g, regs, layout, mapper);
+  }
+
+  /** igbvf_configure_msix + ring bring-up, as the guest driver does it through BAR0. */
+  up(eitr: number): void {
+    const r = this.regs;
+    const v = VF_VECTOR | E1000_IVAR_VALID;
+    r.write32(E1000_IVAR(0), v | (v << 8));
+    r.write32(E1000_IVAR_MISC, VF_MISC_VECTOR | E1000_IVAR_VALID);
+    r.write32(E1000_EITR(VF_VECTOR), eitr);
+    this.q.up();
+    const bit = 1 << VF_VECTOR;
+    r.write32(E1000_EIAC, bit);
+    r.write32(E1000_EIAM, bit);
+    r.write32(E1000_EIMS, bit);
+  }
+
+  canXmit(): boolean {
+    if (this.q.txFree > 0) return true;
+    this.meter.ns += this.q.cleanTx() * this.c.txCleanNs;
+    return this.q.txFree > 0;
+  }
+
+  xmit(frame: Uint8Array, len: number): boolean {
+    if (!this.q.xmit(frame, len)) return false;
+    this.meter.ns += this.c.txNs;
+    this.capture?.frame(this.port, this.now(), frame, len);
+    return true;
+  }
+
+  flush(): void {
+    if (!this.q.txDirty) return;
+    this.meter.ns += this.c.doorbellNs;
+    this.q.flush();
+  }
+
+  poll(budget: number, rx: RxConsumer): number {
+    this.meter.ns += this.q.cleanTx() * this.c.txCleanNs;
+    this.rx = rx;
+    return this.q.rxPoll(budget, this.onFrame);
+  }
+
+  complete(): boolean {
+    this.meter.ns += this.c.doorbellNs;
+    this.regs.write32(E1000_EIMS, 1 << VF_VECTOR);
+    return false;
+  }
+}

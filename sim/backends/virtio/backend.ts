@@ -1,0 +1,269 @@
+/**
+ * virtio-net with vhost-net under KVM. The guest's virtio-net driver keeps an RX and a TX split
+ * virtqueue in its memory; a kick is a write to the device's notify port (VIRTIO_PCI_QUEUE_NOTIFY, an
+ * I/O port in legacy virtio-pci): a trapped access, i.e. a VM exit handled in the kernel by KVM's
+ * ioeventfd, which wakes the vhost worker. The driver kicks only when the device asked for it (event
+ * index), so while the vhost worker is busy the guest's further publishes cost no exit.
+ *
+ * The vhost worker (a host kernel thread on a vhost core, one per device) copies TX buffers out of
+ * guest memory into the tap, through the host switch and out of the PF; and copies frames the switch
+ * queued on the tap into the guest's posted RX buffers. It signals the guest through irqfd: KVM
+ * injects the interrupt (an exit to inject, and the guest's EOI exits). TX completions do not
+ * interrupt (virtio-net keeps TX callbacks off and reclaims on transmit) unless the TX ring filled,
+ * when the driver asks for a delayed callback at 3/4 of the outstanding buffers.
+ */
+import type { Guest, TrapHandler } from "../../../src/hypervisor-glue/guest.js";
+import { perByteNs } from "../../costs.js";
+import { CostMeter, ExitLedger, type Worker, type WorkerBody } from "../../model/cpu.js";
+import { GuestKernel, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
+import type { CaptureSet } from "../../model/capture.js";
+import { HostNet, hostNetCosts, type GuestPort, type HostCtx } from "../common/host-net.js";
+import { GUEST_BAR_GPA, GUEST_DATA_BASE, GUEST_NET_VECTOR, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
+import { VIRTIO_NET_HDR_LEN, VringDevice, VringDriver, vringLayout } from "./vring.js";
+
+const RX_Q = 0;
+const TX_Q = 1;
+/** Frames the tap holds for a device before dropping (the tap's queue). */
+const TAP_QUEUE = 256;
+/** Packets a vhost worker handles per queue before looking at its other queue. */
+const VHOST_BATCH = 64;
+
+export class VirtioNetDriver implements GuestNic {
+  readonly meter = new CostMeter();
+  private rx: RxConsumer | undefined;
+  private readonly scratch: Uint8Array;
+  private readonly onRx = (gpa: number, len: number): void => {
+    const n = len <= this.scratch.length ? len : this.scratch.length;
+    this.g.readBytes(gpa, this.scratch, 0, n);
+    this.meter.ns += this.c.rxNs;
+    this.capture?.frame(this.port, this.now(), this.scratch, n);
+    this.rx!.rx(this.scratch, n);
+  };
+  kicks = 0;
+
+  constructor(
+    readonly g: Guest,
+    readonly rxq: VringDriver,
+    readonly txq: VringDriver,
+    private readonly notifyGpa: number,
+    private readonly c: { txNs: number; rxNs: number; txCleanNs: number },
+    private readonly now: () => number,
+    private readonly capture: CaptureSet | undefined,
+    private readonly port: string,
+    maxFrame: number,
+  ) {
+    this.scratch = new Uint8Array(maxFrame);
+  }
+
+  /** Post every RX buffer, turn TX callbacks off, and tell the device. */
+  up(): void {
+    while (this.rxq.addInbuf());
+    this.txq.disableCb();
+    if (this.rxq.kickPrepare()) this.notify(RX_Q);
+  }
+
+  private notify(q: number): void {
+    this.kicks++;
+    this.g.mmioWrite(this.notifyGpa, 2, q);
+  }
+
+  private reclaimTx(): void {
+    this.meter.ns += this.txq.reclaim(undefined, Infinity, false) * this.c.txCleanNs;
+  }
+
+  canXmit(): boolean {
+    if (this.txq.free > 0) return true;
+    this.reclaimTx();
+    if (this.txq.free > 0) return true;
+    // queue full: stop it and ask for a (delayed) TX interrupt
+    if (this.txq.enableCbDelayed()) this.reclaimTx();
+    return this.txq.free > 0;
+  }
+
+  xmit(frame: Uint8Array, len: number): boolean {
+    if (!this.txq.addOutbuf(frame, len)) return false;
+    this.meter.ns += this.c.txNs;
+    this.capture?.frame(this.port, this.now(), frame, len);
+    return true;
+  }
+
+  flush(): void {
+    if (this.txq.kickPrepare()) this.notify(TX_Q);
+  }
+
+  poll(budget: number, rx: RxConsumer): number {
+    this.reclaimTx();
+    this.txq.disableCb();
+    this.rx = rx;
+    const n = this.rxq.reclaim(this.onRx, budget, false);
+    if (n > 0) {
+      for (let i = 0; i < n; i++) this.rxq.addInbuf();
+      if (this.rxq.kickPrepare()) this.notify(RX_Q);
+    }
+    return n;
+  }
+
+  complete(): boolean {
+    return this.rxq.enableCb();
+  }
+}
+
+/** The vhost-net worker of one device, and its tap's port on the host switch. */
+export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler {
+  readonly meter = new CostMeter();
+  worker!: Worker;
+  private readonly tapSlots = new Int32Array(TAP_QUEUE);
+  private tapHead = 0;
+  private tapCount = 0;
+  private signal = false;
+  private readonly scratch: Uint8Array;
+  private readonly dropTap: number;
+  txPackets = 0;
+  rxPackets = 0;
+  signals = 0;
+
+  constructor(
+    readonly vm: number,
+    readonly txq: number,
+    readonly g: Guest,
+    private readonly rxDev: VringDevice,
+    private readonly txDev: VringDevice,
+    private readonly net: HostNet,
+    private readonly c: { perPacketNs: number; copyPerByteNs: number; tapNs: number },
+    maxFrame: number,
+  ) {
+    this.scratch = new Uint8Array(maxFrame + VIRTIO_NET_HDR_LEN);
+    this.dropTap = net.reason("tap:queue-full");
+  }
+
+  // ── the notify port (trapped): ioeventfd wakes the worker ──
+  read(): number {
+    return 0;
+  }
+  write(): void {
+    this.worker.wake();
+  }
+
+  /** A frame from the switch for this device's tap. */
+  deliver(buf: Uint8Array, len: number): boolean {
+    if (this.tapCount === TAP_QUEUE) {
+      this.net.dropCount(this.dropTap);
+      return false;
+    }
+    this.tapSlots[(this.tapHead + this.tapCount) % TAP_QUEUE] = this.net.platform.pool.put(buf, 0, len, -1);
+    this.tapCount++;
+    this.net.wakeLater(this.worker);
+    return true;
+  }
+
+  step(): number {
+    const c = this.meter.take();
+    let worked = false;
+    // TX: guest → tap → switch
+    if (this.txDev.pending() > 0) {
+      this.txDev.disableNotify();
+      let n = 0;
+      while (n < VHOST_BATCH) {
+        const len = this.txDev.popTx(this.scratch);
+        if (len < 0) break;
+        this.meter.ns += this.c.perPacketNs + len * this.c.copyPerByteNs + this.c.tapNs;
+        this.txPackets++;
+        this.net.fromGuest(this.vm, this.scratch, len, this);
+        n++;
+      }
+      worked = true;
+      if (this.txDev.shouldInterrupt()) this.signal = true;
+    }
+    // RX: tap → guest
+    if (this.tapCount > 0) {
+      const pool = this.net.platform.pool;
+      let n = 0;
+      while (this.tapCount > 0 && n < VHOST_BATCH) {
+        const s = this.tapSlots[this.tapHead]!;
+        const len = pool.len(s);
+        if (!this.rxDev.pushRx(pool.buf(s), len)) break;
+        this.tapHead = (this.tapHead + 1) % TAP_QUEUE;
+        this.tapCount--;
+        pool.release(s);
+        this.meter.ns += this.c.perPacketNs + len * this.c.copyPerByteNs + this.c.tapNs;
+        this.rxPackets++;
+        n++;
+      }
+      if (n > 0) {
+        worked = true;
+        if (this.rxDev.shouldInterrupt()) this.signal = true;
+      }
+    }
+    if (worked) return c + this.meter.take();
+    // nothing to do: re-arm notifications, and look again (vhost_enable_notify)
+    const more = this.txDev.enableNotify() || (this.tapCount > 0 && this.rxDev.enableNotify());
+    if (more) return c + this.meter.take();
+    return c > 0 ? c : -1;
+  }
+
+  finish(): void {
+    if (this.signal) {
+      this.signal = false;
+      this.signals++;
+      this.g.deliverInterrupt(0, GUEST_NET_VECTOR, false); // irqfd → KVM injects
+    }
+    this.net.flushTx(this);
+  }
+}
+
+export function buildVirtio(ctx: BackendContext): BackendInstance {
+  const { p, platform, t } = ctx;
+  const bufSize = rxBufferFor(ctx.maxFrame + VIRTIO_NET_HDR_LEN);
+  const hostQueues = Math.min(p.host.hostQueues, p.host.hostCores);
+  const host = platform.hv.createGuest("host", guestRamFor(HostNet.bytesFor(hostQueues, p.host.ringEntries, rxBufferFor(ctx.maxFrame))), p.host.hostCores);
+  const net = new HostNet(platform, host, hostNetCosts(t, false), ctx.ledger, ctx.capture, ctx.workers, ctx.cores.host, hostQueues, p.host.ringEntries, rxBufferFor(ctx.maxFrame));
+  const qs = p.virtio.queueSize;
+  const rxL = vringLayout(GUEST_DATA_BASE, qs);
+  const txL = vringLayout(GUEST_DATA_BASE + Math.ceil(rxL.bytes / 4096) * 4096, qs);
+  const bufs = txL.desc + Math.ceil(txL.bytes / 4096) * 4096;
+  const ram = guestRamFor(bufs - GUEST_DATA_BASE + 2 * qs * bufSize);
+  const vhostCosts = { perPacketNs: t.vhostPerPacket, copyPerByteNs: perByteNs(ctx.costs, "vhostCopyPerByte"), tapNs: t.tapPerPacket };
+  const kernels: GuestKernel[] = [];
+  const guests: Guest[] = [];
+  const drivers: VirtioNetDriver[] = [];
+  const vhosts: VhostNet[] = [];
+  for (let i = 0; i < p.vms; i++) {
+    const g = platform.hv.createGuest(`vm${i}`, ram, 1);
+    guests.push(g);
+    const ev = p.virtio.eventIdx;
+    const rxDrv = new VringDriver(g, rxL, bufs, bufSize, ev);
+    const txDrv = new VringDriver(g, txL, bufs + qs * bufSize, bufSize, ev);
+    const rxDev = new VringDevice(g, rxL, ev);
+    const txDev = new VringDevice(g, txL, ev);
+    const core = i % ctx.cores.vhost.length;
+    const vh = new VhostNet(i, net.txqFor(core), g, rxDev, txDev, net, vhostCosts, ctx.maxFrame);
+    vh.worker = ctx.workers.add(`vhost-${i}`, ctx.cores.vhost[core]!, vh);
+    vhosts.push(vh);
+    g.mapTrap("virtio-notify", GUEST_BAR_GPA, 4, vh, "pio");
+    const drv = new VirtioNetDriver(g, rxDrv, txDrv, GUEST_BAR_GPA, { txNs: t.nicDriverTxPerPacket, rxNs: t.nicDriverRxPerPacket, txCleanNs: t.nicDriverTxCleanPerPacket }, () => platform.engine.now, ctx.capture, `vnet${i}`, ctx.maxFrame);
+    drivers.push(drv);
+    const ledger = new ExitLedger(g.exits, { pio: t.virtioKick, interrupt: t.vmExitKernel, eoi: t.virtualEoi, mmio: t.vmExitUser });
+    const kernel = new GuestKernel(g, drv, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry }, ctx.maxFrame);
+    kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
+    kernels.push(kernel);
+    g.onInterrupt(GUEST_NET_VECTOR, () => kernel.onInterrupt());
+    net.ports.push(vh);
+    rxDev.enableNotify();
+    txDev.enableNotify();
+    drv.up();
+  }
+  return {
+    kernels,
+    guests,
+    host,
+    counters() {
+      const c: Record<string, number> = { ...net.counters(), kicks: 0, suppressedKicks: 0, vhostSignals: 0, suppressedSignals: 0 };
+      for (const d of drivers) {
+        c.kicks! += d.rxq.kicks + d.txq.kicks;
+        c.suppressedKicks! += d.rxq.suppressedKicks + d.txq.suppressedKicks;
+      }
+      for (const v of vhosts) c.vhostSignals! += v.signals;
+      return c;
+    },
+  };
+}

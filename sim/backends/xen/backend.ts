@@ -1,0 +1,95 @@
+/**
+ * Xen paravirtual networking: netfront in each PV guest, netback in Dom0 (a domain with its own
+ * memory and the host cores), grant tables and shared rings in guest memory, event channels (send =
+ * hypercall, receive = upcall), the Dom0 switch (common/host-net.ts), and the physical NIC's PF
+ * driven by Dom0. One netback thread per VIF queue, spread over Dom0's cores.
+ */
+import { IovError } from "../../../src/errors.js";
+import type { Guest } from "../../../src/hypervisor-glue/guest.js";
+import { perByteNs } from "../../costs.js";
+import { ExitLedger } from "../../model/cpu.js";
+import { GuestKernel } from "../../model/guest-kernel.js";
+import { HostNet, hostNetCosts } from "../common/host-net.js";
+import { GUEST_DATA_BASE, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
+import { GRANT_ENTRY_SIZE, GrantOps, GrantTable, XEN_PAGE } from "./grant.js";
+import { RX_SLOT, TX_SLOT, ringSize } from "./netif.js";
+import { Netfront, NetfrontQueue, netfrontQueueBytes, netfrontQueueLayout } from "./netfront.js";
+import { NetbackQueue, VifPort, netbackQueueBytes } from "./netback.js";
+
+export function buildXenPv(ctx: BackendContext): BackendInstance {
+  const { p, platform, t } = ctx;
+  if (ctx.maxFrame > XEN_PAGE)
+    throw new IovError("ERANGE", `xen-pv: netfront in this model carries a frame in one page (≤ ${XEN_PAGE} B); the traffic makes ${ctx.maxFrame} B frames`);
+  const persistent = p.xen.grants === "persistent";
+  const nq = p.xen.queues;
+  const bufSize = rxBufferFor(ctx.maxFrame);
+  const hostQueues = Math.min(p.host.hostQueues, p.host.hostCores);
+  const dom0Bytes = HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize) + p.vms * nq * netbackQueueBytes(bufSize);
+  const dom0 = platform.hv.createGuest("dom0", guestRamFor(dom0Bytes), p.host.hostCores);
+  const net = new HostNet(platform, dom0, hostNetCosts(t, true), ctx.ledger, ctx.capture, ctx.workers, ctx.cores.host, hostQueues, p.host.ringEntries, bufSize);
+  let staging = GUEST_DATA_BASE + HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize);
+
+  const gtEntries = nq * (ringSize(TX_SLOT) + ringSize(RX_SLOT)) + 16;
+  const gtBytes = Math.ceil((gtEntries * GRANT_ENTRY_SIZE) / XEN_PAGE) * XEN_PAGE;
+  const ram = guestRamFor(gtBytes + nq * netfrontQueueBytes());
+  const nbCosts = {
+    perPacketNs: t.xenNetbackPerPacket,
+    upcallNs: t.xenEventChannelUpcall,
+    evtchnSendNs: t.xenEventChannelSend,
+    grantCopyHypercallNs: t.xenGrantCopyHypercall,
+    grantCopyPerOpNs: t.xenGrantCopyPerOp,
+    grantCopyPerByteNs: perByteNs(ctx.costs, "xenGrantCopyPerByte"),
+    grantMapNs: t.xenGrantMap,
+    copyPerByteNs: ctx.copyNsPerByte,
+  };
+  const kernels: GuestKernel[] = [];
+  const guests: Guest[] = [];
+  const fronts: Netfront[] = [];
+  const backs: NetbackQueue[] = [];
+  let nbIndex = 0;
+  for (let i = 0; i < p.vms; i++) {
+    const g = platform.hv.createGuest(`vm${i}`, ram, 1);
+    guests.push(g);
+    const gtGpa = GUEST_DATA_BASE;
+    const gt = new GrantTable(g, gtGpa, gtEntries);
+    const fq: NetfrontQueue[] = [];
+    for (let j = 0; j < nq; j++) fq.push(new NetfrontQueue(g, netfrontQueueLayout(gtGpa + gtBytes + j * netfrontQueueBytes()), gt, persistent));
+    const front = new Netfront(fq, { perPacketNs: t.xenNetfrontPerPacket }, () => platform.engine.now, ctx.capture, `vif${i}`);
+    fronts.push(front);
+    const ledger = new ExitLedger(g.exits, { hypercall: t.xenEventChannelSend });
+    const kernel = new GuestKernel(g, front, ctx.apps[i]!, ledger, { irqEntryNs: t.xenEventChannelUpcall, napiPollNs: t.napiPollEntry }, ctx.maxFrame);
+    kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
+    kernels.push(kernel);
+    const ops = new GrantOps(g, gtGpa, gtEntries);
+    const nbs: NetbackQueue[] = [];
+    for (let j = 0; j < nq; j++) {
+      // netback threads start on the cores after those taking the PF's queues
+      const core = (hostQueues + nbIndex++) % ctx.cores.host.length;
+      const nb = new NetbackQueue(i, net.txqFor(core), fq[j]!, dom0, ops, staging, bufSize, net, nbCosts, ctx.ledger, gtEntries);
+      staging += netbackQueueBytes(bufSize);
+      nb.worker = ctx.workers.add(`dom0.netback${i}.${j}`, ctx.cores.host[core]!, nb);
+      nb.kernel = kernel;
+      fq[j]!.backend = nb;
+      nbs.push(nb);
+      backs.push(nb);
+    }
+    net.ports.push(new VifPort(nbs));
+  }
+
+  return {
+    kernels,
+    guests,
+    host: dom0,
+    counters() {
+      const c: Record<string, number> = { ...net.counters(), grantCopies: 0, grantMaps: 0, grantCopyHypercalls: 0, netbackToGuestEvents: 0, netfrontToDom0Events: 0 };
+      for (const b of backs) {
+        c.grantCopies! += b.grantCopies;
+        c.grantMaps! += b.grantMaps;
+        c.grantCopyHypercalls! += b.copyHypercalls;
+        c.netbackToGuestEvents! += b.guestNotifications;
+      }
+      for (const f of fronts) for (const q of f.queues) c.netfrontToDom0Events! += q.notifications;
+      return c;
+    },
+  };
+}

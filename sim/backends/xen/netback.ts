@@ -1,0 +1,259 @@
+/**
+ * netback: one queue of a VIF in Dom0, run by its own kernel thread on a Dom0 vCPU. It consumes the
+ * guest's TX requests (the data moves by grant copy — one GNTTABOP_copy hypercall per batch of up to
+ * 64 operations — or, with persistent grants, by a plain copy from the guest page mapped once into
+ * Dom0), hands each frame to the Dom0 switch, and answers with TX responses; it takes frames the
+ * switch queued for the guest (at most RX_QUEUE_MAX waiting: more are dropped, as xenvif's
+ * rx_queue_max does) and copies each into a page the guest posted an RX request for.
+ * Notifications follow the ring protocol: a response batch notifies the guest (EVTCHNOP_send, a
+ * hypercall) only if it asked; before sleeping netback re-arms req_event and checks again
+ * (RING_FINAL_CHECK_FOR_REQUESTS).
+ */
+import type { Guest } from "../../../src/hypervisor-glue/guest.js";
+import { flowHash } from "../../../src/nic/queues.js";
+import { CostMeter, type Worker, type WorkerBody } from "../../model/cpu.js";
+import type { GuestKernel } from "../../model/guest-kernel.js";
+import type { Ledger } from "../../model/ledger.js";
+import type { GuestPort, HostCtx, HostNet } from "../common/host-net.js";
+import { GNTST_okay, GrantOps, XEN_PAGE } from "./grant.js";
+import { NETIF_RSP_ERROR, NETIF_RSP_OKAY, writeRxResponse, writeTxResponse } from "./netif.js";
+import { DOM0_ID, type EventChannelPeer, type NetfrontQueue } from "./netfront.js";
+
+export const RX_QUEUE_MAX = 128;
+const BATCH = 64;
+
+export interface NetbackCosts {
+  readonly perPacketNs: number;
+  readonly upcallNs: number;
+  readonly evtchnSendNs: number;
+  readonly grantCopyHypercallNs: number;
+  readonly grantCopyPerOpNs: number;
+  readonly grantCopyPerByteNs: number;
+  readonly grantMapNs: number;
+  readonly copyPerByteNs: number;
+}
+
+/** Dom0 memory a netback queue stages frames in: TX batch buffers and the RX queue. */
+export function netbackQueueBytes(bufSize: number): number {
+  return (BATCH + RX_QUEUE_MAX) * bufSize;
+}
+
+export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChannelPeer {
+  readonly meter = new CostMeter();
+  worker!: Worker;
+  kernel!: GuestKernel;
+  private txCons = 0;
+  private txRspProd = 0;
+  private rxCons = 0;
+  private rxRspProd = 0;
+  private readonly bRef = new Int32Array(BATCH);
+  private readonly bOff = new Int32Array(BATCH);
+  private readonly bId = new Int32Array(BATCH);
+  private readonly bSize = new Int32Array(BATCH);
+  private readonly rxLen = new Int32Array(RX_QUEUE_MAX);
+  private rxHead = 0;
+  private rxCount = 0;
+  private readonly mapped: Float64Array;
+  private notifyGuest = false;
+  private readonly scratch: Uint8Array;
+  private readonly dropRxFull: number;
+  private readonly dropTxBad: number;
+  /** Counters. */
+  txPackets = 0;
+  rxPackets = 0;
+  grantCopies = 0;
+  grantMaps = 0;
+  copyHypercalls = 0;
+  guestNotifications = 0;
+
+  constructor(
+    readonly vm: number,
+    readonly txq: number,
+    private readonly fe: NetfrontQueue,
+    private readonly dom0: Guest,
+    private readonly ops: GrantOps,
+    private readonly staging: number,
+    private readonly bufSize: number,
+    private readonly net: HostNet,
+    private readonly c: NetbackCosts,
+    ledger: Ledger,
+    grantEntries: number,
+  ) {
+    this.mapped = new Float64Array(grantEntries).fill(-1);
+    this.scratch = new Uint8Array(bufSize);
+    this.dropRxFull = ledger.reason("netback:rx-queue-full");
+    this.dropTxBad = ledger.reason("netback:tx-grant-error");
+  }
+
+  private txStage(k: number): number {
+    return this.staging + k * this.bufSize;
+  }
+  private rxStage(k: number): number {
+    return this.staging + (BATCH + k) * this.bufSize;
+  }
+
+  /** Event-channel upcall from the guest (its netfront notified). */
+  upcall(): void {
+    this.meter.ns += this.c.upcallNs;
+    this.worker.wake();
+  }
+
+  /** A frame from the switch for this guest queue. */
+  deliver(buf: Uint8Array, len: number): boolean {
+    if (this.rxCount === RX_QUEUE_MAX || len > this.bufSize) {
+      this.net.dropCount(this.dropRxFull);
+      return false;
+    }
+    const k = (this.rxHead + this.rxCount) % RX_QUEUE_MAX;
+    this.dom0.writeBytes(this.rxStage(k), buf, 0, len);
+    this.rxLen[k] = len;
+    this.rxCount++;
+    this.net.wakeLater(this.worker);
+    return true;
+  }
+
+  /** Dom0 address of the guest page behind `ref`, mapped on first use (persistent grants). */
+  private mapOnce(ref: number, write: boolean): number {
+    let h = this.mapped[ref]!;
+    if (h < 0) {
+      h = this.ops.map(DOM0_ID, ref, write);
+      if (h < 0) return -1;
+      this.mapped[ref] = h;
+      this.grantMaps++;
+      this.dom0.exits.hypercall++; // GNTTABOP_map_grant_ref
+      this.meter.ns += this.c.grantMapNs;
+    }
+    return h;
+  }
+
+  step(): number {
+    let c = this.meter.take();
+    const g = this.fe.g;
+    const persistent = this.fe.persistent;
+    let worked = false;
+    // ── TX: guest → switch
+    const tx = this.fe.tx;
+    const prod = tx.reqProd;
+    let n = 0;
+    while (this.txCons !== prod && n < BATCH) {
+      const at = tx.slotGpa(this.txCons);
+      this.bRef[n] = g.read32(at);
+      this.bOff[n] = g.read16(at + 4);
+      this.bId[n] = g.read16(at + 8);
+      this.bSize[n] = g.read16(at + 10);
+      this.txCons = (this.txCons + 1) >>> 0;
+      n++;
+    }
+    if (n > 0) {
+      worked = true;
+      if (!persistent) {
+        this.copyHypercalls++;
+        this.dom0.exits.hypercall++; // one GNTTABOP_copy for the batch
+        this.meter.ns += this.c.grantCopyHypercallNs;
+      }
+      for (let k = 0; k < n; k++) {
+        const size = this.bSize[k]!;
+        const dst = this.dom0.gpaToHpa(this.txStage(k));
+        let ok: boolean;
+        if (!persistent) {
+          ok = size <= this.bufSize && this.ops.copyFrom(DOM0_ID, this.bRef[k]!, this.bOff[k]!, size, dst) === GNTST_okay;
+          this.grantCopies++;
+          this.meter.ns += this.c.grantCopyPerOpNs + size * this.c.grantCopyPerByteNs;
+        } else {
+          const h = this.mapOnce(this.bRef[k]!, false);
+          ok = h >= 0 && size <= this.bufSize && this.bOff[k]! + size <= XEN_PAGE;
+          if (ok) {
+            this.dom0.mem.copy(dst, h + this.bOff[k]!, size);
+            this.meter.ns += size * this.c.copyPerByteNs;
+          }
+        }
+        this.meter.ns += this.c.perPacketNs;
+        writeTxResponse(g, tx.slotGpa(this.txRspProd), this.bId[k]!, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR);
+        this.txRspProd = (this.txRspProd + 1) >>> 0;
+        if (!ok) {
+          this.net.dropCount(this.dropTxBad);
+          continue;
+        }
+        this.txPackets++;
+        this.dom0.readBytes(this.txStage(k), this.scratch, 0, size);
+        this.net.fromGuest(this.vm, this.scratch, size, this);
+      }
+      if (tx.pushResponses(this.txRspProd)) this.notifyGuest = true;
+    }
+    // ── RX: switch → guest
+    const rx = this.fe.rx;
+    const rprod = rx.reqProd;
+    let m = 0;
+    while (this.rxCount > 0 && this.rxCons !== rprod && m < BATCH) {
+      const at = rx.slotGpa(this.rxCons);
+      const id = g.read16(at);
+      const ref = g.read32(at + 4);
+      this.rxCons = (this.rxCons + 1) >>> 0;
+      const k = this.rxHead;
+      const len = this.rxLen[k]!;
+      this.rxHead = (k + 1) % RX_QUEUE_MAX;
+      this.rxCount--;
+      const src = this.dom0.gpaToHpa(this.rxStage(k));
+      let ok: boolean;
+      if (!persistent) {
+        if (m === 0) {
+          this.copyHypercalls++;
+          this.dom0.exits.hypercall++;
+          this.meter.ns += this.c.grantCopyHypercallNs;
+        }
+        ok = this.ops.copyTo(DOM0_ID, ref, 0, len, src) === GNTST_okay;
+        this.grantCopies++;
+        this.meter.ns += this.c.grantCopyPerOpNs + len * this.c.grantCopyPerByteNs;
+      } else {
+        const h = this.mapOnce(ref, true);
+        ok = h >= 0;
+        if (ok) {
+          this.dom0.mem.copy(h, src, len);
+          this.meter.ns += len * this.c.copyPerByteNs;
+        }
+      }
+      this.meter.ns += this.c.perPacketNs;
+      writeRxResponse(g, rx.slotGpa(this.rxRspProd), id, 0, 0, ok ? len : NETIF_RSP_ERROR);
+      this.rxRspProd = (this.rxRspProd + 1) >>> 0;
+      if (ok) this.rxPackets++;
+      else this.net.dropCount(this.dropTxBad);
+      m++;
+    }
+    if (m > 0) {
+      worked = true;
+      if (rx.pushResponses(this.rxRspProd)) this.notifyGuest = true;
+    }
+    if (this.notifyGuest) this.meter.ns += this.c.evtchnSendNs;
+    if (!worked) {
+      // before sleeping: ask to be notified of new requests, and look once more
+      const more = tx.finalCheckForRequests(this.txCons) || (this.rxCount > 0 && rx.finalCheckForRequests(this.rxCons));
+      c += this.meter.take();
+      if (more) return c;
+      return c > 0 ? c : -1;
+    }
+    return c + this.meter.take();
+  }
+
+  finish(): void {
+    if (this.notifyGuest) {
+      this.notifyGuest = false;
+      this.guestNotifications++;
+      this.dom0.exits.hypercall++; // EVTCHNOP_send
+      this.kernel.onInterrupt(); // the upcall into the guest
+    }
+    this.net.flushTx(this);
+  }
+
+  /** Queue of a VIF with `n` queues for a frame: its flow hash (xenvif_select_queue). */
+  static queueOf(buf: Uint8Array, len: number, n: number): number {
+    return n === 1 ? 0 : flowHash(buf, 0, len) % n;
+  }
+}
+
+/** The switch port of a VIF: spreads frames over its netback queues. */
+export class VifPort implements GuestPort {
+  constructor(private readonly queues: readonly NetbackQueue[]) {}
+  deliver(buf: Uint8Array, len: number): boolean {
+    return this.queues[NetbackQueue.queueOf(buf, len, this.queues.length)]!.deliver(buf, len);
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * netfront: the PV guest's network driver. Per queue: a TX and an RX shared ring page in guest
+ * memory, a page-sized buffer per ring slot, grant references naming those pages to Dom0, one event
+ * channel. Sending: copy the frame into a TX page, grant it (copy mode: one grant per packet, ended
+ * when the response comes back; persistent mode: the page's grant is made once and kept), write a
+ * request, and at the end of the step RING_PUSH_REQUESTS_AND_CHECK_NOTIFY: notify Dom0 (a hypercall)
+ * only if netback asked for an event in the new range. Receiving (on the event-channel upcall):
+ * responses name filled pages; each is handed up and its page re-posted as a new RX request.
+ * Multi-queue: a frame's queue is its flow hash modulo the queue count.
+ */
+import type { Guest } from "../../../src/hypervisor-glue/guest.js";
+import { flowHash } from "../../../src/nic/queues.js";
+import { CostMeter } from "../../model/cpu.js";
+import type { GuestNic, RxConsumer } from "../../model/guest-kernel.js";
+import type { CaptureSet } from "../../model/capture.js";
+import { GrantTable, XEN_PAGE } from "./grant.js";
+import { RX_SLOT, SharedRing, TX_SLOT, ringSize, writeRxRequest, writeTxRequest } from "./netif.js";
+
+export const DOM0_ID = 0;
+
+export interface NetfrontQueueLayout {
+  readonly txRing: number;
+  readonly rxRing: number;
+  readonly txBufs: number;
+  readonly rxBufs: number;
+}
+
+/** Guest memory a queue needs: two ring pages and a page per slot of each ring. */
+export function netfrontQueueBytes(): number {
+  return 2 * XEN_PAGE + (ringSize(TX_SLOT) + ringSize(RX_SLOT)) * XEN_PAGE;
+}
+
+export function netfrontQueueLayout(base: number): NetfrontQueueLayout {
+  return { txRing: base, rxRing: base + XEN_PAGE, txBufs: base + 2 * XEN_PAGE, rxBufs: base + 2 * XEN_PAGE + ringSize(TX_SLOT) * XEN_PAGE };
+}
+
+/** Where netfront's notifications go (netback's queue; set by the backend). */
+export interface EventChannelPeer {
+  upcall(): void;
+}
+
+export class NetfrontQueue {
+  readonly tx: SharedRing;
+  readonly rx: SharedRing;
+  private readonly freeIds: number[] = [];
+  private readonly txRef: Int32Array;
+  private readonly rxRef: Int32Array;
+  private txProd = 0;
+  private txCons = 0;
+  private rxProd = 0;
+  private rxCons = 0;
+  private dirty = false;
+  backend: EventChannelPeer | undefined;
+  notifications = 0;
+
+  constructor(
+    readonly g: Guest,
+    readonly L: NetfrontQueueLayout,
+    private readonly gt: GrantTable,
+    readonly persistent: boolean,
+  ) {
+    this.tx = new SharedRing(g, L.txRing, TX_SLOT);
+    this.rx = new SharedRing(g, L.rxRing, RX_SLOT);
+    this.tx.init();
+    this.rx.init();
+    const nt = this.tx.size;
+    const nr = this.rx.size;
+    this.txRef = new Int32Array(nt).fill(-1);
+    this.rxRef = new Int32Array(nr).fill(-1);
+    for (let id = nt - 1; id >= 0; id--) this.freeIds.push(id);
+    if (persistent) {
+      for (let id = 0; id < nt; id++) this.txRef[id] = gt.grant(DOM0_ID, L.txBufs + id * XEN_PAGE, true);
+      for (let id = 0; id < nr; id++) this.rxRef[id] = gt.grant(DOM0_ID, L.rxBufs + id * XEN_PAGE, false);
+    }
+    for (let id = 0; id < nr; id++) this.postRx(id);
+    this.rx.pushRequests(this.rxProd);
+  }
+
+  private postRx(id: number): void {
+    if (!this.persistent) this.rxRef[id] = this.gt.grant(DOM0_ID, this.L.rxBufs + id * XEN_PAGE, false);
+    writeRxRequest(this.g, this.rx.slotGpa(this.rxProd), id, this.rxRef[id]!);
+    this.rxProd = (this.rxProd + 1) >>> 0;
+  }
+
+  get txFree(): number {
+    return this.freeIds.length;
+  }
+
+  /**
+   * Reclaim TX slots whose responses arrived (xennet_tx_buf_gc): then ask for an event when half of
+   * the requests still outstanding have been answered, and look again in case they already were.
+   */
+  reclaimTx(): number {
+    let n = 0;
+    for (;;) {
+      const prod = this.tx.rspProd;
+      while (this.txCons !== prod) {
+        const at = this.tx.slotGpa(this.txCons);
+        const id = this.g.read16(at);
+        if (!this.persistent) this.gt.endAccess(this.txRef[id]!);
+        this.freeIds.push(id);
+        this.txCons = (this.txCons + 1) >>> 0;
+        n++;
+      }
+      const outstanding = (this.tx.reqProd - prod) >>> 0;
+      this.tx.setRspEvent((prod + (outstanding >>> 1) + 1) >>> 0);
+      if (this.tx.rspProd === prod) return n;
+    }
+  }
+
+  xmit(frame: Uint8Array, len: number): boolean {
+    const id = this.freeIds.pop();
+    if (id === undefined || len > XEN_PAGE) {
+      if (id !== undefined) this.freeIds.push(id);
+      return false;
+    }
+    const buf = this.L.txBufs + id * XEN_PAGE;
+    this.g.writeBytes(buf, frame, 0, len);
+    if (!this.persistent) this.txRef[id] = this.gt.grant(DOM0_ID, buf, true);
+    writeTxRequest(this.g, this.tx.slotGpa(this.txProd), this.txRef[id]!, 0, 0, id, len);
+    this.txProd = (this.txProd + 1) >>> 0;
+    this.dirty = true;
+    return true;
+  }
+
+  /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY on the TX ring; true if Dom0 must be notified. */
+  pushTx(): boolean {
+    if (!this.dirty) return false;
+    this.dirty = false;
+    return this.tx.pushRequests(this.txProd);
+  }
+
+  /** Whether the last pollRx re-posted requests Dom0 asked to be notified of. */
+  rxNotify = false;
+
+  /** Take up to `budget` RX responses; re-post their pages; returns how many (see rxNotify). */
+  pollRx(budget: number, scratch: Uint8Array, onFrame: (buf: Uint8Array, len: number) => void): number {
+    const prod = this.rx.rspProd;
+    let n = 0;
+    while (n < budget && this.rxCons !== prod) {
+      const at = this.rx.slotGpa(this.rxCons);
+      const id = this.g.read16(at);
+      const off = this.g.read16(at + 2);
+      const status = (this.g.read16(at + 6) << 16) >> 16;
+      this.rxCons = (this.rxCons + 1) >>> 0;
+      if (!this.persistent) this.gt.endAccess(this.rxRef[id]!);
+      if (status > 0 && status <= scratch.length) {
+        this.g.readBytes(this.L.rxBufs + id * XEN_PAGE + off, scratch, 0, status);
+        onFrame(scratch, status);
+      }
+      this.postRx(id);
+      n++;
+    }
+    this.rxNotify = n > 0 && this.rx.pushRequests(this.rxProd);
+    return n;
+  }
+
+  /** RING_FINAL_CHECK_FOR_RESPONSES on both rings: true if responses are already waiting. */
+  finalCheck(): boolean {
+    const t = this.tx.finalCheckForResponses(this.txCons);
+    const r = this.rx.finalCheckForResponses(this.rxCons);
+    return t || r;
+  }
+
+  notify(): void {
+    this.notifications++;
+    this.g.exits.hypercall++; // EVTCHNOP_send
+    this.backend?.upcall();
+  }
+}
+
+export interface NetfrontCosts {
+  readonly perPacketNs: number;
+}
+
+export class Netfront implements GuestNic {
+  readonly meter = new CostMeter();
+  private rx: RxConsumer | undefined;
+  private readonly scratch = new Uint8Array(XEN_PAGE);
+  private readonly onFrame = (buf: Uint8Array, len: number): void => {
+    this.meter.ns += this.c.perPacketNs;
+    this.capture?.frame(this.port, this.now(), buf, len);
+    this.rx!.rx(buf, len);
+  };
+  private pollFrom = 0;
+
+  constructor(
+    readonly queues: readonly NetfrontQueue[],
+    private readonly c: NetfrontCosts,
+    private readonly now: () => number,
+    private readonly capture: CaptureSet | undefined,
+    private readonly port: string,
+  ) {}
+
+  private queueOf(frame: Uint8Array, len: number): NetfrontQueue {
+    const n = this.queues.length;
+    return n === 1 ? this.queues[0]! : this.queues[flowHash(frame, 0, len) % n]!;
+  }
+
+  canXmit(): boolean {
+    for (const q of this.queues) if (q.txFree === 0) q.reclaimTx();
+    for (const q of this.queues) if (q.txFree > 0) return true;
+    return false;
+  }
+
+  xmit(frame: Uint8Array, len: number): boolean {
+    const q = this.queueOf(frame, len);
+    if (q.txFree === 0) q.reclaimTx();
+    if (q.txFree === 0) return false;
+    if (!q.xmit(frame, len)) return false;
+    this.meter.ns += this.c.perPacketNs;
+    this.capture?.frame(this.port, this.now(), frame, len);
+    return true;
+  }
+
+  flush(): void {
+    for (const q of this.queues) if (q.pushTx()) q.notify();
+  }
+
+  poll(budget: number, rx: RxConsumer): number {
+    this.rx = rx;
+    let total = 0;
+    const n = this.queues.length;
+    for (let k = 0; k < n && total < budget; k++) {
+      const q = this.queues[(this.pollFrom + k) % n]!;
+      q.reclaimTx();
+      total += q.pollRx(budget - total, this.scratch, this.onFrame);
+      if (q.rxNotify) q.notify();
+    }
+    this.pollFrom = (this.pollFrom + 1) % n;
+    return total;
+  }
+
+  complete(): boolean {
+    let more = false;
+    for (const q of this.queues) if (q.finalCheck()) more = true;
+    return more;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * A comparison: every series of a scenario run at every sweep point (VM count × frame size), and
+ * its presentation as table rows and an SVG chart. The library returns data; the CLI prints.
+ */
+import { IovError } from "../src/errors.js";
+import type { BackendName } from "./params.js";
+import { runOnce, type RunOptions, type RunResult } from "./run.js";
+import { pointParams, type Scenario } from "./scenario.js";
+
+export interface ComparePoint {
+  readonly series: string;
+  readonly backend: BackendName;
+  readonly vms: number;
+  readonly frameBytes: number;
+  readonly result: RunResult;
+}
+
+export interface CompareReport {
+  readonly scenario: { readonly name: string; readonly file: string; readonly description: string; readonly x: "vms" | "frameBytes" };
+  readonly seed: number;
+  readonly points: readonly ComparePoint[];
+}
+
+export interface CompareOptions {
+  readonly backends?: readonly BackendName[];
+  readonly vms?: readonly number[];
+  readonly frameBytes?: readonly number[];
+  readonly seed?: number;
+  /** Called after each point (for a progress bar). */
+  readonly onPoint?: (done: number, total: number, p: ComparePoint) => void;
+  /** Options for each run (e.g. captures), by point. */
+  readonly runOptions?: (series: string, vms: number, frameBytes: number) => RunOptions;
+}
+
+/** The sweep's points, in order: series, then frame size, then VM count. */
+export function plan(sc: Scenario, o: CompareOptions = {}): Array<{ series: Scenario["series"][number]; vms: number; frameBytes: number }> {
+  const series = o.backends === undefined ? sc.series : sc.series.filter((s) => o.backends!.includes(s.backend));
+  if (series.length === 0)
+    throw new IovError("EINVAL", `none of the scenario's series uses backend ${o.backends!.join(", ")} (it has ${sc.series.map((s) => s.backend).join(", ")})`, { input: true });
+  const vms = o.vms ?? sc.vms;
+  const frames = o.frameBytes ?? sc.frameBytes;
+  const out: Array<{ series: Scenario["series"][number]; vms: number; frameBytes: number }> = [];
+  for (const s of series) for (const f of frames) for (const n of vms) out.push({ series: s, vms: n, frameBytes: f });
+  return out;
+}
+
+export function runCompare(sc: Scenario, o: CompareOptions = {}): CompareReport {
+  const todo = plan(sc, o);
+  const points: ComparePoint[] = [];
+  todo.forEach((t, i) => {
+    const p = pointParams(t.series, t.vms, t.frameBytes, o.seed);
+    const result = runOnce(p, o.runOptions?.(t.series.name, t.vms, t.frameBytes) ?? {});
+    const cp: ComparePoint = { series: t.series.name, backend: t.series.backend, vms: t.vms, frameBytes: t.frameBytes, result };
+    points.push(cp);
+    o.onPoint?.(i + 1, todo.length, cp);
+  });
+  return { scenario: { name: sc.name, file: sc.file, description: sc.description, x: sc.x }, seed: o.seed ?? sc.series[0]!.base.seed, points };
+}
+
+const f1 = (x: number): string => x.toFixed(1);
+const f2 = (x: number): string => x.toFixed(2);
+const f3 = (x: number): string => x.toFixed(3);
+const kilo = (x: number): string => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)}k` : x.toFixed(0));
+
+export const TABLE_HEADERS = [
+  "series",
+  "VMs",
+  "frame",
+  "Gb/s",
+  "goodput",
+  "Mpps",
+  "guest cores",
+  "host cores",
+  "vhost cores",
+  "exits/s",
+  "exits/pkt",
+  "guest irq/s",
+  "IOTLB hit",
+  "p50 µs",
+  "p99 µs",
+  "dropped",
+] as const;
+
+/** One row per point, in TABLE_HEADERS order. */
+export function tableRows(rep: CompareReport): string[][] {
+  return rep.points.map((p) => {
+    const r = p.result;
+    let exits = 0;
+    for (const v of Object.values(r.exitsPerSec)) exits += v;
+    const dropped = Object.values(r.conservation.dropped).reduce((a, b) => a + b, 0);
+    return [
+      p.series,
+      String(p.vms),
+      String(r.traffic.frameBytes),
+      f2(r.gbps),
+      f2(r.goodputGbps),
+      f3(r.mpps),
+      f2(r.cpu.guest.busyCores),
+      f2(r.cpu.host.busyCores),
+      f2(r.cpu.vhost.busyCores),
+      kilo(exits),
+      f2(r.exitsPerPacket),
+      kilo(r.guestInterruptsPerSec),
+      `${f1(100 * r.iotlb.hitRate)}%`,
+      f1(r.latencyUs.p50),
+      f1(r.latencyUs.p99),
+      String(dropped),
+    ];
+  });
+}
+
+/** Markdown table of the report (for docs). */
+export function markdownTable(rep: CompareReport): string {
+  const rows = tableRows(rep);
+  const head = `| ${TABLE_HEADERS.join(" | ")} |`;
+  const sep = `|${TABLE_HEADERS.map((_, i) => (i < 1 ? "---" : "---:")).join("|")}|`;
+  return [head, sep, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+/** Machine-readable form (--json): the scenario and every point's full result. */
+export function reportJson(rep: CompareReport): unknown {
+  return rep;
+}

@@ -1,0 +1,152 @@
+/**
+ * The kernel of one guest as its vCPU runs it: interrupt entry, NAPI polling with a budget, the
+ * application's sends, and the doorbell/kick/notification at the end of each step. Every backend's
+ * guest driver plugs in as a `GuestNic`; the traffic's application as a `GuestApp`.
+ *
+ * Batching is the kernel's, not written in: an interrupt schedules NAPI; a poll takes at most
+ * `NAPI_BUDGET` frames and re-arms the device only when it finished under budget (else it polls
+ * again); the application is blocked while its driver's TX ring is full and resumes when a poll has
+ * reclaimed descriptors. One frame per send step, its doorbell at the end of the step (no
+ * xmit_more). TCP ACKs are sent from the receive softirq, in the poll's step; other replies wait for
+ * the application. Softirq work has priority: after SOFTIRQ_POLLS consecutive full polls (about
+ * Linux's netdev_budget of 300 frames) the application gets one step before polling goes on, as
+ * when ksoftirqd takes over.
+ */
+import type { Guest } from "../../src/hypervisor-glue/guest.js";
+import type { CostMeter, ExitLedger, Worker, WorkerBody } from "./cpu.js";
+
+/** Linux's default NAPI weight (NAPI_POLL_WEIGHT). */
+export const NAPI_BUDGET = 64;
+/** Full polls in a row before the application gets a step (≈ netdev_budget 300 / 64). */
+export const SOFTIRQ_POLLS = 4;
+
+export interface RxConsumer {
+  /** A received frame (bytes valid during the call). */
+  rx(buf: Uint8Array, len: number): void;
+}
+
+/** A guest network driver as the kernel uses it. */
+export interface GuestNic {
+  /** Driver CPU time accumulated by the calls below (and by work its interrupt handler did). */
+  readonly meter: CostMeter;
+  /** Room for one more frame (after reclaiming completed ones if needed). */
+  canXmit(): boolean;
+  /** Copy a frame into the TX ring; false when full. */
+  xmit(frame: Uint8Array, len: number): boolean;
+  /** Make queued frames visible to the device (doorbell / kick / event channel). */
+  flush(): void;
+  /** NAPI poll: reclaim TX, hand up to `budget` received frames to `rx`; returns frames received. */
+  poll(budget: number, rx: RxConsumer): number;
+  /** NAPI complete: re-arm the interrupt/notification; true if work is already waiting (poll again). */
+  complete(): boolean;
+}
+
+/** The guest's application (with its socket and transport stack). */
+export interface GuestApp {
+  /** A frame is ready to be sent now. */
+  wantsTx(): boolean;
+  /** A frame the receive softirq sends itself (a TCP ACK) is pending. */
+  wantsSoftirqTx(): boolean;
+  /** Write the next frame into `out` and return its length. */
+  produce(out: Uint8Array): number;
+  /** A frame for the application. */
+  consume(buf: Uint8Array, len: number): void;
+  /** CPU time (ns) of the last produce/consume in the stack and the application (copies included). */
+  readonly lastCostNs: number;
+}
+
+export interface KernelCosts {
+  readonly irqEntryNs: number;
+  readonly napiPollNs: number;
+}
+
+export class GuestKernel implements WorkerBody, RxConsumer {
+  worker: Worker | undefined;
+  private napi = false;
+  private irqs = 0;
+  private flushPending = false;
+  private pollRun = 0;
+  private rxCost = 0;
+  private readonly out: Uint8Array;
+  /** Interrupts taken, NAPI polls, frames sent and received. */
+  interrupts = 0;
+  polls = 0;
+  sent = 0;
+  received = 0;
+
+  constructor(
+    readonly guest: Guest,
+    readonly nic: GuestNic,
+    readonly app: GuestApp,
+    private readonly exits: ExitLedger,
+    private readonly c: KernelCosts,
+    maxFrame: number,
+  ) {
+    this.out = new Uint8Array(maxFrame);
+  }
+
+  /** The device's interrupt (or event-channel upcall) reached this vCPU. */
+  onInterrupt(): void {
+    this.interrupts++;
+    this.irqs++;
+    this.napi = true;
+    this.worker?.wake();
+  }
+
+  /** The application may have something to send (a timer fired, a window opened). */
+  kick(): void {
+    this.worker?.wake();
+  }
+
+  step(): number {
+    let c = this.nic.meter.take() + this.exits.take();
+    if (this.irqs > 0) {
+      c += this.irqs * this.c.irqEntryNs;
+      this.irqs = 0;
+    }
+    const tx = this.app.wantsTx();
+    if (this.napi && !(this.pollRun >= SOFTIRQ_POLLS && tx && this.nic.canXmit())) {
+      this.pollRun++;
+      this.polls++;
+      this.rxCost = 0;
+      const n = this.nic.poll(NAPI_BUDGET, this);
+      c += this.c.napiPollNs + this.rxCost;
+      // ACKs go out from the softirq, behind the frames that caused them
+      while (this.app.wantsSoftirqTx() && this.nic.canXmit()) c += this.send();
+      if (n < NAPI_BUDGET) {
+        this.napi = false;
+        this.pollRun = 0;
+        if (this.nic.complete()) this.napi = true;
+      }
+      return c + this.nic.meter.take() + this.exits.take();
+    }
+    this.pollRun = 0;
+    if (tx && this.nic.canXmit()) {
+      c += this.send();
+      return c + this.nic.meter.take() + this.exits.take();
+    }
+    return c > 0 ? c : -1;
+  }
+
+  private send(): number {
+    const len = this.app.produce(this.out);
+    if (this.nic.xmit(this.out, len)) {
+      this.sent++;
+      this.flushPending = true;
+    }
+    return this.app.lastCostNs;
+  }
+
+  rx(buf: Uint8Array, len: number): void {
+    this.received++;
+    this.app.consume(buf, len);
+    this.rxCost += this.app.lastCostNs;
+  }
+
+  finish(): void {
+    if (this.flushPending) {
+      this.flushPending = false;
+      this.nic.flush();
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Parameters of one simulated run: the host, the backend's options, the traffic and the durations.
+ * Scenario files (sim/scenario.ts) fill these; every field has a default documented here.
+ */
+import type { PcieGen, PcieWidth } from "./wire.js";
+import type { MappingPolicy } from "./backends/sriov/iommu-policy.js";
+import { DEFAULT_TRAFFIC, type TrafficSpec } from "./traffic.js";
+
+export type BackendName = "sriov" | "xen-pv" | "virtio" | "e1000";
+export const BACKENDS: readonly BackendName[] = ["sriov", "xen-pv", "virtio", "e1000"];
+
+export interface HostParams {
+  /** Physical cores running guest vCPUs; VM i's vCPU runs on core i mod guestCores. */
+  readonly guestCores: number;
+  /** Dom0 (Xen) or host-kernel (KVM) cores: NIC softirq, bridge, netback threads, QEMU. */
+  readonly hostCores: number;
+  /** Cores for vhost-net worker threads (virtio); device i's worker runs on core i mod vhostCores. */
+  readonly vhostCores: number;
+  readonly pcieGen: PcieGen;
+  readonly pcieWidth: PcieWidth;
+  /** Interrupt moderation: at most this many interrupts per second per vector (EITR / e1000 ITR); 0 = off. */
+  readonly itr: number;
+  /** Descriptors per NIC ring (VF and PF queues). */
+  readonly ringEntries: number;
+  /** IOTLB entries of the remapping unit. */
+  readonly iotlbEntries: number;
+  /** PF queue pairs used by the host/Dom0 driver (RSS on receive, one TX queue per host core). */
+  readonly hostQueues: number;
+}
+
+export interface SriovParams {
+  /** posted: VT-d posted interrupts, no exit on delivery or EOI; remapped: host interrupt → exit + injection, EOI exit. */
+  readonly interrupts: "posted" | "remapped";
+  /** IOMMU page size of the static guest-RAM mapping. */
+  readonly iommuPage: "4k" | "2m";
+  readonly mapping: MappingPolicy;
+  /** Unmaps per IOTLB flush under the deferred policy (Linux's high-water mark: 250). */
+  readonly deferredBatch: number;
+  /** Bytes between consecutive packet buffers of a ring (≥ 2048): sets the DMA working set. */
+  readonly bufferStride: number;
+}
+
+export interface XenParams {
+  /** copy: netback copies through GNTTABOP_copy; persistent: grants mapped once and reused (memcpy in Dom0). */
+  readonly grants: "copy" | "persistent";
+  /** netfront/netback queue pairs per VIF (multi-queue), each with its own rings, event channels and netback thread. */
+  readonly queues: number;
+}
+
+export interface VirtioParams {
+  /** VIRTIO_RING_F_EVENT_IDX negotiated (notification suppression by event index). */
+  readonly eventIdx: boolean;
+  /** Virtqueue size. */
+  readonly queueSize: number;
+}
+
+export interface RunParams {
+  readonly backend: BackendName;
+  readonly vms: number;
+  readonly traffic: TrafficSpec;
+  readonly host: HostParams;
+  readonly sriov: SriovParams;
+  readonly xen: XenParams;
+  readonly virtio: VirtioParams;
+  /** Cost-table overrides (any key of sim/costs.ts). */
+  readonly costs: Readonly<Record<string, number>>;
+  readonly seed: number;
+  /** Simulated warm-up before the measurement window, µs. */
+  readonly warmupUs: number;
+  /** Measurement window, µs. */
+  readonly measureUs: number;
+  /** Longest drain after the window (sources stopped) before in-flight frames are reported, µs. */
+  readonly drainUs: number;
+}
+
+export const DEFAULT_HOST: HostParams = {
+  guestCores: 12,
+  hostCores: 4,
+  vhostCores: 4,
+  pcieGen: 2,
+  pcieWidth: 8,
+  itr: 8000,
+  ringEntries: 512,
+  iotlbEntries: 512,
+  hostQueues: 4,
+};
+
+export const DEFAULT_SRIOV: SriovParams = { interrupts: "remapped", iommuPage: "4k", mapping: "static", deferredBatch: 250, bufferStride: 2048 };
+export const DEFAULT_XEN: XenParams = { grants: "copy", queues: 1 };
+export const DEFAULT_VIRTIO: VirtioParams = { eventIdx: true, queueSize: 256 };
+
+export const DEFAULT_RUN: RunParams = {
+  backend: "sriov",
+  vms: 1,
+  traffic: DEFAULT_TRAFFIC,
+  host: DEFAULT_HOST,
+  sriov: DEFAULT_SRIOV,
+  xen: DEFAULT_XEN,
+  virtio: DEFAULT_VIRTIO,
+  costs: {},
+  seed: 1,
+  warmupUs: 2000,
+  measureUs: 10000,
+  drainUs: 20000,
+};

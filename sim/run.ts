@@ -1,0 +1,310 @@
+/**
+ * One simulated run: build the platform, the backend and the traffic, warm up, measure, stop the
+ * sources, drain, and report. Everything reported comes from the model: rates from frames that
+ * reached their sinks inside the window, CPU from the time charged to cores, exits from the guests'
+ * exit counters, interrupts from the guests' kernels, IOTLB behaviour from the remapping unit's
+ * counters. Deterministic for a seed: nothing reads the wall clock or Math.random.
+ */
+import { IovError } from "../src/errors.js";
+import { EXIT_REASONS, newExitCounters, type ExitCounters, type ExitReason } from "../src/hypervisor-glue/exits.js";
+import { DROP_REASONS } from "../src/nic/counters.js";
+import { Engine } from "./engine/engine.js";
+import { applyCostOverrides, perByteNs, resolveTimeCostsNs } from "./costs.js";
+import { CORE_CLASSES, Workers, type Core, type CoreClass } from "./model/cpu.js";
+import type { CaptureSet } from "./model/capture.js";
+import { Ledger } from "./model/ledger.js";
+import { Platform } from "./model/platform.js";
+import { WindowStats } from "./model/window.js";
+import type { BackendContext, BackendInstance, CoreSet } from "./backends/types.js";
+import { buildSriov, sriovWireMac } from "./backends/sriov/backend.js";
+import { buildXenPv } from "./backends/xen/backend.js";
+import { buildVirtio } from "./backends/virtio/backend.js";
+import { buildE1000 } from "./backends/e1000/backend.js";
+import { HOST_MAC } from "./traffic/packets.js";
+import { BornTable } from "./traffic/packets.js";
+import { buildTraffic, maxFrameOf, PcapFrames } from "./traffic.js";
+import type { BackendName, RunParams } from "./params.js";
+
+export interface ClassCpu {
+  readonly cores: number;
+  /** Core-seconds per second spent busy (sum of utilisation over the class's cores). */
+  readonly busyCores: number;
+  /** busyCores / cores. */
+  readonly utilisation: number;
+}
+
+export interface RunResult {
+  readonly backend: BackendName;
+  readonly vms: number;
+  readonly seed: number;
+  readonly traffic: { readonly kind: string; readonly direction: string; readonly frameBytes: number };
+  readonly windowUs: number;
+  /** Data frames delivered in the window: L2 rate counting the 4-byte FCS (no preamble/IFG), and packets. */
+  readonly gbps: number;
+  readonly mpps: number;
+  /** Transport payload rate. */
+  readonly goodputGbps: number;
+  readonly latencyUs: { readonly p50: number; readonly p99: number; readonly mean: number; readonly samples: number };
+  readonly cpu: Readonly<Record<CoreClass, ClassCpu>>;
+  /** VM exits per second by reason, summed over the VMs (Dom0's hypercalls apart). */
+  readonly exitsPerSec: Readonly<Record<string, number>>;
+  readonly exitsPerPacket: number;
+  /** Interrupts (and Xen upcalls) taken by the VMs' kernels per second. */
+  readonly guestInterruptsPerSec: number;
+  /** MSI messages from the NIC per second. */
+  readonly msisPerSec: number;
+  readonly dom0HypercallsPerSec: number;
+  readonly iotlb: { readonly hits: number; readonly misses: number; readonly hitRate: number };
+  readonly pcie: { readonly upUtilisation: number; readonly downUtilisation: number };
+  readonly wire: { readonly outUtilisation: number; readonly inUtilisation: number };
+  readonly conservation: {
+    readonly offered: number;
+    readonly delivered: number;
+    readonly dropped: Readonly<Record<string, number>>;
+    readonly inFlight: number;
+  };
+  readonly counters: Readonly<Record<string, number>>;
+  /** Simulated events dispatched (for the benchmark: simulated work per wall second). */
+  readonly events: number;
+}
+
+export interface RunOptions {
+  readonly capture?: CaptureSet;
+}
+
+function makeCores(engine: Engine, cls: CoreClass, n: number): Core[] {
+  return Array.from({ length: n }, (_, index) => ({ res: engine.addResource(`${cls}.core${index}`, "cpu"), cls, index }));
+}
+
+function sumExits(guests: readonly { exits: ExitCounters }[]): ExitCounters {
+  const c = newExitCounters();
+  for (const g of guests) for (const r of EXIT_REASONS) c[r] += g.exits[r];
+  return c;
+}
+
+interface Snap {
+  exits: ExitCounters;
+  dom0Hypercalls: number;
+  interrupts: number;
+  msis: number;
+  iotlbHits: number;
+  iotlbMisses: number;
+}
+
+/** The data frames' size as reported (with FCS): TCP segments of the MTU, requests for request/response, 0 for a pcap replay. */
+function frameBytesOf(t: RunParams["traffic"]): number {
+  switch (t.kind) {
+    case "tcp":
+      return t.mtu + 18;
+    case "rr":
+      return Math.max(64, t.reqBytes + 46);
+    case "pcap":
+      return 0;
+    case "udp":
+      return t.frameBytes;
+  }
+}
+
+function wireMacFor(backend: BackendName): (vm: number) => number {
+  return backend === "sriov" ? sriovWireMac : () => HOST_MAC;
+}
+
+function buildBackend(ctx: BackendContext): BackendInstance {
+  switch (ctx.p.backend) {
+    case "sriov":
+      return buildSriov(ctx);
+    case "xen-pv":
+      return buildXenPv(ctx);
+    case "virtio":
+      return buildVirtio(ctx);
+    case "e1000":
+      return buildE1000(ctx);
+  }
+}
+
+export function checkRunParams(p: RunParams): void {
+  const h = p.host;
+  const ints: Array<[string, number, number, number]> = [
+    ["vms", p.vms, 1, 256],
+    ["host.guestCores", h.guestCores, 1, 1024],
+    ["host.hostCores", h.hostCores, 1, 1024],
+    ["host.vhostCores", h.vhostCores, 1, 1024],
+    ["host.ringEntries", h.ringEntries, 64, 4096],
+    ["host.iotlbEntries", h.iotlbEntries, 0, 1 << 16],
+    ["host.hostQueues", h.hostQueues, 1, 8],
+    ["xen.queues", p.xen.queues, 1, 8],
+    ["virtio.queueSize", p.virtio.queueSize, 16, 4096],
+    ["sriov.deferredBatch", p.sriov.deferredBatch, 1, 1 << 20],
+  ];
+  for (const [name, v, lo, hi] of ints)
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new IovError("ERANGE", `${name} = ${v} outside ${lo}..${hi}`, { [name]: v });
+  if (h.ringEntries % 8 !== 0) throw new IovError("EINVAL", `host.ringEntries ${h.ringEntries} must be a multiple of 8`);
+  if ((p.virtio.queueSize & (p.virtio.queueSize - 1)) !== 0) throw new IovError("EINVAL", `virtio.queueSize ${p.virtio.queueSize} must be a power of two`);
+  if (!(h.itr >= 0 && h.itr <= 500_000)) throw new IovError("ERANGE", `host.itr ${h.itr} outside 0..500000 interrupts/s`);
+  if (!Number.isInteger(p.sriov.bufferStride) || p.sriov.bufferStride < 2048 || p.sriov.bufferStride % 2048 !== 0)
+    throw new IovError("EINVAL", `sriov.bufferStride ${p.sriov.bufferStride} must be a multiple of 2048`);
+  for (const [k, v] of [["warmupUs", p.warmupUs], ["measureUs", p.measureUs], ["drainUs", p.drainUs]] as const)
+    if (!(v >= 0 && Number.isFinite(v)) || (k === "measureUs" && v <= 0)) throw new IovError("ERANGE", `${k} ${v} must be ≥ 0 (measureUs > 0)`);
+  if (!Number.isSafeInteger(p.seed)) throw new IovError("EINVAL", `seed ${p.seed} must be an integer`);
+}
+
+export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
+  checkRunParams(p);
+  const costs = applyCostOverrides(p.costs);
+  const t = resolveTimeCostsNs(costs);
+  const engine = new Engine({ seed: p.seed, initialEvents: 4096 });
+  const pcap = p.traffic.kind === "pcap" && p.traffic.pcapFile !== undefined ? new PcapFrames(p.traffic.pcapFile) : undefined;
+  const maxFrame = pcap !== undefined ? Math.max(60, pcap.maxLen) : maxFrameOf(p.traffic);
+  const backend = p.backend;
+  const vfs = backend === "sriov" ? p.vms : 0;
+  const ledger = new Ledger();
+  const platform = new Platform({
+    engine,
+    ledger,
+    costs,
+    t,
+    vfs,
+    vfQueues: 1,
+    pfQueues: Math.max(1, p.host.hostQueues),
+    hostMemoryBytes: Math.max(1, p.vms) * 64 * 2 ** 20 + 512 * 2 ** 20,
+    iotlbEntries: p.host.iotlbEntries,
+    pcieGen: p.host.pcieGen,
+    pcieWidth: p.host.pcieWidth,
+    itr: p.host.itr,
+    slotBytes: Math.max(2048, maxFrame),
+    ...(opts.capture !== undefined ? { capture: opts.capture } : {}),
+  });
+  const workers = new Workers(engine);
+  const cores: CoreSet = {
+    guest: makeCores(engine, "guest", p.host.guestCores),
+    host: makeCores(engine, "host", p.host.hostCores),
+    vhost: makeCores(engine, "vhost", p.host.vhostCores),
+  };
+  const window = new WindowStats();
+  const warm = p.warmupUs * 1000;
+  const stopAt = warm + p.measureUs * 1000;
+  window.start = warm;
+  window.end = stopAt;
+  const copyNsPerByte = perByteNs(costs, "memcpyPerByte");
+  let kickVm: (vm: number) => void = () => undefined;
+  const traffic = buildTraffic(p.traffic, {
+    engine,
+    ledger,
+    window,
+    born: new BornTable(),
+    vms: p.vms,
+    stopAt,
+    stackTxNs: t.guestStackTxPerPacket,
+    stackRxNs: t.guestStackRxPerPacket,
+    pureAckNs: t.tcpPureAckPerPacket,
+    copyNsPerByte,
+    wireDstMac: wireMacFor(backend),
+    toHost: (slot) => platform.toHost(slot),
+    wireInFreeAt: () => platform.wireInFreeAt,
+    pool: platform.pool,
+    kickVm: (vm) => kickVm(vm),
+  }, pcap);
+  const inst = buildBackend({ p, platform, workers, cores, costs, t, copyNsPerByte, ledger, capture: opts.capture, apps: traffic.apps, maxFrame });
+  kickVm = (vm) => inst.kernels[vm]!.kick();
+  const hPace = engine.handler((vm) => inst.kernels[vm]!.kick(), "app.pace");
+  traffic.apps.forEach((a, i) => {
+    a.armPacer = (at) => {
+      engine.scheduleAt(Math.max(at, engine.now), hPace, i);
+    };
+  });
+  platform.peer = traffic.peer;
+
+  // timers: TCP retransmission timeouts, ticking until the drain ends
+  const drainEnd = stopAt + p.drainUs * 1000;
+  if (p.traffic.kind === "tcp") {
+    const period = traffic.rtoNs / 4;
+    const hRto = engine.handler(() => {
+      traffic.tcpTimers();
+      if (engine.now + period < drainEnd) engine.scheduleIn(period, hRto);
+    }, "tcp.rto");
+    engine.scheduleIn(period, hRto);
+  }
+
+  // start
+  for (const k of inst.kernels) k.kick();
+  traffic.peer.start();
+
+  const snap = (): Snap => {
+    const v = platform.vtd.stats();
+    let interrupts = 0;
+    for (const k of inst.kernels) interrupts += k.interrupts;
+    return {
+      exits: sumExits(inst.guests),
+      dom0Hypercalls: inst.host === undefined ? 0 : inst.host.exits.hypercall,
+      interrupts,
+      msis: platform.msis,
+      iotlbHits: v.iotlbHits,
+      iotlbMisses: v.iotlbMisses,
+    };
+  };
+
+  engine.run(warm);
+  engine.resetAccounting();
+  const s0 = snap();
+  engine.run(stopAt);
+  const s1 = snap();
+  const stats = new Map(engine.resourceStats().map((r) => [r.name, r]));
+  const cpu = {} as Record<CoreClass, ClassCpu>;
+  for (const cls of CORE_CLASSES) {
+    const list = cores[cls];
+    let busy = 0;
+    for (const c of list) busy += stats.get(c.res.name)!.utilisation;
+    cpu[cls] = { cores: list.length, busyCores: busy, utilisation: list.length > 0 ? busy / list.length : 0 };
+  }
+  const util = (name: string): number => stats.get(name)?.utilisation ?? 0;
+
+  // drain: sources are stopped; let everything in flight reach its sink or be dropped
+  engine.run(drainEnd);
+
+  // drops inside the NIC (its counters), added to the ledger's software drops
+  const nic = platform.nic;
+  const dropReason = DROP_REASONS.map((r) => ledger.reason(`nic:${r}`));
+  const fnStats = [nic.stats("pf"), ...Array.from({ length: vfs }, (_, k) => nic.stats(k))];
+  for (const st of fnStats) DROP_REASONS.forEach((r, i) => ledger.drop(dropReason[i]!, st.drops[r]));
+  const w = nic.wireStats();
+  ledger.drop(ledger.reason("nic:wire-unmatched"), w.rxUnmatched);
+  ledger.drop(ledger.reason("nic:wire-link-down"), w.linkDownDrops);
+  ledger.drop(ledger.reason("nic:wire-malformed"), w.rxMalformed);
+
+  const dur = window.durationNs;
+  const perSec = (n: number): number => (n * 1e9) / dur;
+  const exitsPerSec: Record<string, number> = {};
+  let exitsInWindow = 0;
+  for (const r of EXIT_REASONS) {
+    const d = s1.exits[r as ExitReason] - s0.exits[r as ExitReason];
+    exitsInWindow += d;
+    if (d > 0) exitsPerSec[r] = perSec(d);
+  }
+  const lat = window.latency;
+  const led = ledger.snapshot();
+  const hits = s1.iotlbHits - s0.iotlbHits;
+  const misses = s1.iotlbMisses - s0.iotlbMisses;
+  return {
+    backend,
+    vms: p.vms,
+    seed: p.seed,
+    traffic: { kind: p.traffic.kind, direction: p.traffic.direction, frameBytes: frameBytesOf(p.traffic) },
+    windowUs: dur / 1000,
+    gbps: ((window.bytes + 4 * window.frames) * 8) / dur,
+    mpps: (window.frames * 1e3) / dur,
+    goodputGbps: (window.payloadBytes * 8) / dur,
+    latencyUs: { p50: lat.quantile(0.5) / 1000, p99: lat.quantile(0.99) / 1000, mean: lat.mean / 1000, samples: lat.total },
+    cpu,
+    exitsPerSec,
+    exitsPerPacket: window.frames > 0 ? exitsInWindow / window.frames : 0,
+    guestInterruptsPerSec: perSec(s1.interrupts - s0.interrupts),
+    msisPerSec: perSec(s1.msis - s0.msis),
+    dom0HypercallsPerSec: perSec(s1.dom0Hypercalls - s0.dom0Hypercalls),
+    iotlb: { hits, misses, hitRate: hits + misses > 0 ? hits / (hits + misses) : 1 },
+    pcie: { upUtilisation: util("pcie.up"), downUtilisation: util("pcie.down") },
+    wire: { outUtilisation: util("wire.out"), inUtilisation: util("wire.in") },
+    conservation: { offered: led.offered, delivered: led.delivered, dropped: led.dropped, inFlight: led.offered - led.delivered - led.droppedTotal },
+    counters: inst.counters(),
+    events: engine.processed,
+  };
+}

@@ -1,0 +1,647 @@
+/**
+ * Traffic of a run: the applications in the guests (`VmApp`, driven by each guest's kernel) and the
+ * machine on the other side of the wire (`WorldPeer`, an ideal host: it reacts at once and costs no
+ * CPU). Frames are real bytes built from per-flow templates (sim/pcap/frames.ts builders) and
+ * patched in place; nothing is allocated per packet.
+ *
+ * Kinds: fixed-size UDP frames, bulk TCP-like streams (traffic/tcp.ts), UDP request/response, and a
+ * pcap file replayed. Directions: tx (guests → wire), rx (wire → guests), g2g (guest i → guest i+1
+ * mod n, on the same host). Every frame a source creates is offered to the ledger; every frame that
+ * reaches an application or the peer is delivered; drops are counted where they happen.
+ * Sources stop creating new data at `stopAt`; ACKs and responses to earlier frames still flow.
+ */
+import { IovError } from "../src/errors.js";
+import type { Engine, HandlerId } from "./engine/engine.js";
+import type { Ledger } from "./model/ledger.js";
+import type { WindowStats } from "./model/window.js";
+import type { GuestApp } from "./model/guest-kernel.js";
+import type { WirePeer } from "./model/platform.js";
+import type { FramePool } from "./model/frames.js";
+import { readCaptureFile } from "./pcap/reader.js";
+import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG } from "./pcap/frames.js";
+import { tcpMss } from "./wire.js";
+import { BornTable, P as PARSED, PEER_IP, PEER_MAC, Template, parse as parseFrame, readdress, vmIp, vmMac, vmOfIp } from "./traffic/packets.js";
+import { TcpReceiver, TcpSender, type TcpParams } from "./traffic/tcp.js";
+
+/*
+ * Data-path bindings kept module-local: under the TypeScript runners (tsx/esbuild, vite) an imported
+ * binding can compile to an accessor call per use.
+ */
+const P = PARSED;
+const parse = parseFrame;
+const PROTO_TCP = IPPROTO_TCP;
+const PROTO_UDP = IPPROTO_UDP;
+const F_ACK = TCP_FLAG.ACK;
+const F_PSH = TCP_FLAG.PSH;
+
+export type TrafficKind = "udp" | "tcp" | "rr" | "pcap";
+export const TRAFFIC_KINDS: readonly TrafficKind[] = ["udp", "tcp", "rr", "pcap"];
+export type Direction = "tx" | "rx" | "g2g";
+export const DIRECTIONS: readonly Direction[] = ["tx", "rx", "g2g"];
+
+export interface TrafficSpec {
+  readonly kind: TrafficKind;
+  readonly direction: Direction;
+  /** UDP: Ethernet frame size including the 4-byte FCS (64..9018). */
+  readonly frameBytes: number;
+  /** Offered rate per VM in Mb/s of frames; 0 = as fast as possible (guests: until the TX ring is full; peer: line rate). */
+  readonly rateMbps: number;
+  /** IP MTU for TCP (MSS = MTU − 40, − 12 more with timestamps). */
+  readonly mtu: number;
+  readonly timestamps: boolean;
+  /** TCP receive window (bytes), the cap of cwnd. */
+  readonly windowBytes: number;
+  readonly ackEvery: number;
+  readonly rtoUs: number;
+  /** Request/response: UDP payload bytes of each. */
+  readonly reqBytes: number;
+  readonly respBytes: number;
+  /** UDP: flows per VM (source ports cycled per frame), so that multi-queue devices can spread them. */
+  readonly flows: number;
+  /** pcap source (kind pcap). */
+  readonly pcapFile?: string | undefined;
+}
+
+export const DEFAULT_TRAFFIC: TrafficSpec = {
+  kind: "tcp",
+  direction: "rx",
+  frameBytes: 1518,
+  rateMbps: 0,
+  mtu: 1500,
+  timestamps: true,
+  windowBytes: 512 * 1024,
+  ackEvery: 2,
+  rtoUs: 1000,
+  reqBytes: 64,
+  respBytes: 64,
+  flows: 1,
+};
+
+/**
+ * The peer's TCP senders keep at most this much wire time queued on their NIC (like Linux's TCP
+ * small queues and byte queue limits): beyond it they wait, they do not drop.
+ */
+const PEER_TX_BACKLOG_NS = 100_000;
+
+/** Ports of the flows: data/request to DATA_PORT; flow i's source port is BASE_PORT + i. */
+const DATA_PORT = 5001;
+const BASE_PORT = 10000;
+/** Source ports of the peer's UDP flows when a VM gets several (traffic.flows > 1). */
+const FLOW_PORT_BASE = 40000;
+const FCS = 4;
+
+/** What the traffic needs from the run. */
+export interface TrafficEnv {
+  readonly engine: Engine;
+  readonly ledger: Ledger;
+  readonly window: WindowStats;
+  readonly born: BornTable;
+  readonly vms: number;
+  readonly stopAt: number;
+  readonly stackTxNs: number;
+  readonly stackRxNs: number;
+  readonly pureAckNs: number;
+  readonly copyNsPerByte: number;
+  /** Destination MAC the peer uses for frames to VM i (its own MAC, or the host's as next hop). */
+  readonly wireDstMac: (vm: number) => number;
+  /** Put the frame built in pool slot `slot` on the wire towards the host now. */
+  readonly toHost: (slot: number) => void;
+  /** When the wire towards the host is free. */
+  readonly wireInFreeAt: () => number;
+  readonly pool: FramePool;
+  /** Wake VM i's kernel (its application has something to send). */
+  readonly kickVm: (vm: number) => void;
+}
+
+/** Largest frame (no FCS) the traffic can create. */
+export function maxFrameOf(s: TrafficSpec): number {
+  switch (s.kind) {
+    case "udp":
+      return s.frameBytes - FCS;
+    case "tcp":
+      return s.mtu + 14;
+    case "rr":
+      return Math.max(60, 42 + Math.max(s.reqBytes, s.respBytes));
+    case "pcap":
+      return 9728; // the NIC's largest frame; runOnce uses the file's longest frame instead
+  }
+}
+
+export function checkTraffic(s: TrafficSpec, vms: number): void {
+  if (s.kind === "udp" && (!Number.isInteger(s.frameBytes) || s.frameBytes < 64 || s.frameBytes > 9018))
+    throw new IovError("ERANGE", `UDP frame size ${s.frameBytes} B outside 64..9018`, { frameBytes: s.frameBytes });
+  if (s.direction === "g2g" && vms < 2) throw new IovError("EINVAL", "guest-to-guest traffic needs at least 2 VMs", { vms });
+  if (s.kind === "pcap" && (s.pcapFile === undefined || s.pcapFile === "")) throw new IovError("EINVAL", "pcap traffic needs a pcap file");
+  if (s.kind === "pcap" && s.direction === "g2g") throw new IovError("EINVAL", "a pcap file can be replayed from the wire (rx) or by the guests (tx), not g2g");
+  if (s.kind === "tcp") tcpMss({ mtu: s.mtu, timestamps: s.timestamps });
+  if (!Number.isInteger(s.flows) || s.flows < 1 || s.flows > 1024) throw new IovError("ERANGE", `flows ${s.flows} outside 1..1024`, { flows: s.flows });
+  if (s.kind === "rr" && (s.reqBytes < 8 || s.respBytes < 8 || s.reqBytes > 8972 || s.respBytes > 8972))
+    throw new IovError("ERANGE", "request/response sizes must be 8..8972 B", { reqBytes: s.reqBytes, respBytes: s.respBytes });
+}
+
+/** Frames of a pcap file, preloaded into one arena with their relative times. */
+export class PcapFrames {
+  readonly data: Uint8Array;
+  readonly off: Int32Array;
+  readonly len: Int32Array;
+  readonly relNs: Float64Array;
+  readonly count: number;
+  readonly spanNs: number;
+  /** Longest frame in the file. */
+  readonly maxLen: number;
+
+  constructor(path: string) {
+    const cap = readCaptureFile(path);
+    const pk = cap.packets.filter((p) => p.capturedLength >= 34 && p.capturedLength <= 9728 && parse(p.data, p.capturedLength));
+    if (pk.length === 0) throw new IovError("EINVAL", `${path}: no IPv4 UDP/TCP frames of 34..9728 bytes to replay`, { path, input: true });
+    let total = 0;
+    for (const p of pk) total += p.capturedLength;
+    this.data = new Uint8Array(total);
+    this.off = new Int32Array(pk.length);
+    this.len = new Int32Array(pk.length);
+    this.relNs = new Float64Array(pk.length);
+    const t0 = pk[0]!.tsNs;
+    let o = 0;
+    pk.forEach((p, i) => {
+      this.data.set(p.data.subarray(0, p.capturedLength), o);
+      this.off[i] = o;
+      this.len[i] = p.capturedLength;
+      this.relNs[i] = Math.max(0, Number(p.tsNs - t0));
+      o += p.capturedLength;
+    });
+    this.count = pk.length;
+    this.maxLen = Math.max(...pk.map((p) => p.capturedLength));
+    const last = this.relNs[pk.length - 1]!;
+    this.spanNs = last + (pk.length > 1 ? last / (pk.length - 1) : 1000);
+  }
+}
+
+/** Rate-limited or as-fast-as-possible frame source state. */
+class Pacer {
+  nextAt = 0;
+  constructor(readonly intervalNs: number) {}
+  ready(now: number): boolean {
+    return this.intervalNs === 0 || now >= this.nextAt;
+  }
+  sent(now: number): void {
+    if (this.intervalNs > 0) this.nextAt = Math.max(this.nextAt, now - this.intervalNs) + this.intervalNs;
+  }
+}
+
+/** One guest's application. */
+export class VmApp implements GuestApp {
+  lastCostNs = 0;
+  // roles
+  udp: { tpl: Template; flow: number; pace: Pacer; port: number; flows: number; k: number } | undefined;
+  tcpOut: { s: TcpSender; tpl: Template; flow: number } | undefined;
+  tcpIn: { r: TcpReceiver; ack: Template } | undefined;
+  rrServer: { resp: Template; pending: number; qFlow: Int32Array; qSeq: Float64Array; head: number } | undefined;
+  rrClient: { req: Template; flow: number; outstanding: boolean } | undefined;
+  pcap: { frames: PcapFrames; next: number; startNs: number; loops: number } | undefined;
+  private ipId = 0;
+  /** Frames this application received and produced. */
+  received = 0;
+  produced = 0;
+
+  constructor(
+    readonly vm: number,
+    private readonly env: TrafficEnv,
+  ) {}
+
+  private stopped(): boolean {
+    return this.env.engine.now >= this.env.stopAt;
+  }
+
+  wantsSoftirqTx(): boolean {
+    return this.tcpIn !== undefined && this.tcpIn.r.ackPending;
+  }
+
+  wantsTx(): boolean {
+    if (this.tcpIn !== undefined && this.tcpIn.r.ackPending) return true;
+    if (this.rrServer !== undefined && this.rrServer.pending > 0) return true;
+    if (this.stopped()) return false;
+    const now = this.env.engine.now;
+    if (this.rrClient !== undefined && !this.rrClient.outstanding) return true;
+    if (this.tcpOut !== undefined && this.tcpOut.s.canSend()) return true;
+    if (this.udp !== undefined && this.udp.pace.ready(now)) return true;
+    if (this.pcap !== undefined && this.pcap.startNs + this.pcapTime() <= now) return true;
+    return false;
+  }
+
+  private pcapTime(): number {
+    const p = this.pcap!;
+    return p.loops * p.frames.spanNs + p.frames.relNs[p.next]!;
+  }
+
+  produce(out: Uint8Array): number {
+    const env = this.env;
+    const now = env.engine.now;
+    this.produced++;
+    let len: number;
+    if (this.tcpIn !== undefined && this.tcpIn.r.ackPending) {
+      const a = this.tcpIn;
+      a.ack.setTcp(0, a.r.takeAck(), F_ACK);
+      a.ack.setIpId(this.ipId++);
+      len = a.ack.copyTo(out);
+      this.lastCostNs = env.pureAckNs;
+    } else if (this.rrServer !== undefined && this.rrServer.pending > 0) {
+      const r = this.rrServer;
+      r.resp.setTag(r.qFlow[r.head]!, r.qSeq[r.head]!);
+      r.head = (r.head + 1) % r.qFlow.length;
+      r.pending--;
+      r.resp.setIpId(this.ipId++);
+      len = r.resp.copyTo(out);
+      this.lastCostNs = env.stackTxNs + r.resp.payLen * env.copyNsPerByte;
+    } else if (this.rrClient !== undefined && !this.rrClient.outstanding) {
+      const c = this.rrClient;
+      env.born.stamp(c.req, c.flow, now);
+      c.req.setIpId(this.ipId++);
+      c.outstanding = true;
+      len = c.req.copyTo(out);
+      this.lastCostNs = env.stackTxNs + c.req.payLen * env.copyNsPerByte;
+    } else if (this.tcpOut !== undefined && this.tcpOut.s.canSend()) {
+      const t = this.tcpOut;
+      const seq = t.s.send(now);
+      const psh = t.s.fillsWindow;
+      t.tpl.setTcp(seq % 2 ** 32, 0, F_ACK | (psh ? F_PSH : 0));
+      env.born.stamp(t.tpl, t.flow, now);
+      t.tpl.setIpId(this.ipId++);
+      len = t.tpl.copyTo(out);
+      this.lastCostNs = env.stackTxNs + t.tpl.payLen * env.copyNsPerByte;
+    } else if (this.udp !== undefined) {
+      const u = this.udp;
+      u.pace.sent(now);
+      if (u.flows > 1) {
+        u.k = (u.k + 1) % u.flows;
+        u.tpl.set16(u.tpl.l4Off, u.port + u.k);
+      }
+      env.born.stamp(u.tpl, u.flow, now);
+      u.tpl.setIpId(this.ipId++);
+      len = u.tpl.copyTo(out);
+      this.lastCostNs = env.stackTxNs + u.tpl.payLen * env.copyNsPerByte;
+      if (u.pace.intervalNs > 0) this.armPacer(u.pace.nextAt);
+    } else {
+      const p = this.pcap!;
+      const f = p.frames;
+      len = f.len[p.next]!;
+      out.set(f.data.subarray(f.off[p.next]!, f.off[p.next]! + len));
+      readdress(out, len, "src", vmMac(this.vm), vmIp(this.vm));
+      readdress(out, len, "dst", PEER_MAC, PEER_IP);
+      this.lastCostNs = env.stackTxNs + (P.ok ? P.payLen : len) * env.copyNsPerByte;
+      p.next++;
+      if (p.next === f.count) {
+        p.next = 0;
+        p.loops++;
+      }
+      this.armPacer(p.startNs + this.pcapTime());
+    }
+    env.ledger.offer(len);
+    return len;
+  }
+
+  /** Timer to wake the kernel when the paced source is ready again. */
+  armPacer: (atNs: number) => void = () => undefined;
+
+  consume(buf: Uint8Array, len: number): void {
+    const env = this.env;
+    const now = env.engine.now;
+    this.received++;
+    env.ledger.deliver(len);
+    if (!parse(buf, len)) {
+      env.window.deliver(now, len, 0, -1);
+      this.lastCostNs = env.stackRxNs;
+      return;
+    }
+    const copy = P.payLen * env.copyNsPerByte;
+    if (P.proto === PROTO_TCP) {
+      if (P.payLen === 0) {
+        // a pure ACK for our sender
+        env.window.deliver(now, len, 0, -1, true);
+        this.lastCostNs = env.pureAckNs;
+        if (this.tcpOut !== undefined && P.dstPort === BASE_PORT + this.vm) this.tcpOut.s.onAck(P.tcpAck, now);
+        return;
+      }
+      env.window.deliver(now, len, P.payLen, P.tagged ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
+      this.lastCostNs = env.stackRxNs + copy;
+      this.tcpIn?.r.onData(P.payLen, (P.tcpFlags & F_PSH) !== 0);
+      return;
+    }
+    if (P.dstPort === DATA_PORT && this.rrServer !== undefined && P.tagged) {
+      // a request: the response carries the request's tag, so its latency is the round trip
+      const r = this.rrServer;
+      const at = (r.head + r.pending) % r.qFlow.length;
+      r.qFlow[at] = P.tagFlow;
+      r.qSeq[at] = P.tagSeq;
+      if (r.pending < r.qFlow.length) r.pending++;
+      env.window.deliver(now, len, P.payLen, -1);
+      this.lastCostNs = env.stackRxNs + copy;
+      return;
+    }
+    if (this.rrClient !== undefined && P.srcPort === DATA_PORT && P.tagged && P.tagFlow === this.rrClient.flow) {
+      env.window.deliver(now, len, P.payLen, env.born.bornOf(P.tagFlow, P.tagSeq));
+      this.rrClient.outstanding = false;
+      this.lastCostNs = env.stackRxNs + copy;
+      return;
+    }
+    env.window.deliver(now, len, P.payLen, P.tagged && P.proto === PROTO_UDP ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
+    this.lastCostNs = env.stackRxNs + copy;
+  }
+}
+
+/** The machine beyond the wire. */
+export class WorldPeer implements WirePeer {
+  udpGen: { tpls: Template[]; flows: number[]; next: number; intervalNs: number; ports: number; k: Int32Array } | undefined;
+  tcpOut: Array<{ s: TcpSender; tpl: Template; flow: number }> | undefined;
+  tcpIn: Array<{ r: TcpReceiver; ack: Template }> | undefined;
+  rrClients: Array<{ req: Template; flow: number }> | undefined;
+  rrServer: Template[] | undefined;
+  pcap: { frames: PcapFrames; next: number; loops: number; startNs: number; vm: number } | undefined;
+  /** The pool slot the next frame is built in (frames go on the wire from the pool, without a copy). */
+  private slot = -1;
+  private readonly hRx: HandlerId;
+  private readonly hGen: HandlerId;
+  private readonly hPump: HandlerId;
+  private pumpArmed = false;
+  private pumpFrom = 0;
+  private ipId = 0;
+  received = 0;
+  sentFrames = 0;
+
+  constructor(private readonly env: TrafficEnv) {
+    this.hRx = env.engine.handler((s) => this.onRx(s), "peer.rx");
+    this.hGen = env.engine.handler(() => this.onGen(), "peer.gen");
+    this.hPump = env.engine.handler(() => {
+      this.pumpArmed = false;
+      const flows = this.tcpOut!;
+      const n = flows.length;
+      for (let k = 0; k < n; k++) this.pumpTcp((this.pumpFrom + k) % n);
+      this.pumpFrom = (this.pumpFrom + 1) % n;
+    }, "peer.pump");
+  }
+
+  start(): void {
+    if (this.udpGen !== undefined || this.pcap !== undefined) this.env.engine.scheduleIn(0, this.hGen);
+    if (this.tcpOut !== undefined) for (let i = 0; i < this.tcpOut.length; i++) this.pumpTcp(i);
+    if (this.rrClients !== undefined) for (let i = 0; i < this.rrClients.length; i++) this.sendRequest(i);
+  }
+
+  /** The buffer to build the next frame in. */
+  private get scratch(): Uint8Array {
+    if (this.slot < 0) this.slot = this.env.pool.alloc(this.env.engine.now);
+    return this.env.pool.buf(this.slot);
+  }
+
+  private send(len: number): void {
+    const s = this.slot;
+    this.slot = -1;
+    this.env.ledger.offer(len);
+    this.sentFrames++;
+    this.env.pool.setLen(s, len);
+    this.env.toHost(s);
+  }
+
+  private onGen(): void {
+    const env = this.env;
+    const now = env.engine.now;
+    if (now >= env.stopAt) return;
+    let next: number;
+    if (this.udpGen !== undefined) {
+      const g = this.udpGen;
+      const tpl = g.tpls[g.next]!;
+      if (g.ports > 1) {
+        const k = (g.k[g.next]! + 1) % g.ports;
+        g.k[g.next] = k;
+        tpl.set16(tpl.l4Off, FLOW_PORT_BASE + k);
+      }
+      env.born.stamp(tpl, g.flows[g.next]!, now);
+      tpl.setIpId(this.ipId++);
+      this.send(tpl.copyTo(this.scratch));
+      g.next = (g.next + 1) % g.tpls.length;
+      next = Math.max(env.wireInFreeAt(), now + g.intervalNs);
+    } else {
+      const p = this.pcap!;
+      const f = p.frames;
+      const len = f.len[p.next]!;
+      this.scratch.set(f.data.subarray(f.off[p.next]!, f.off[p.next]! + len));
+      readdress(this.scratch, len, "dst", env.wireDstMac(p.vm), vmIp(p.vm));
+      p.vm = (p.vm + 1) % env.vms;
+      this.send(len);
+      p.next++;
+      if (p.next === f.count) {
+        p.next = 0;
+        p.loops++;
+      }
+      next = Math.max(now, p.startNs + p.loops * f.spanNs + f.relNs[p.next]!);
+    }
+    env.engine.scheduleAt(next, this.hGen);
+  }
+
+  private pumpTcp(i: number): void {
+    const env = this.env;
+    const now = env.engine.now;
+    const t = this.tcpOut![i]!;
+    t.s.checkTimeout(now);
+    while (now < env.stopAt && t.s.canSend()) {
+      if (env.wireInFreeAt() - now > PEER_TX_BACKLOG_NS) {
+        // the peer's NIC queue is full: the stack waits for it to drain (TSQ/BQL), no loss
+        if (!this.pumpArmed) {
+          this.pumpArmed = true;
+          env.engine.scheduleAt(env.wireInFreeAt() - PEER_TX_BACKLOG_NS / 2, this.hPump);
+        }
+        return;
+      }
+      const seq = t.s.send(now);
+      const psh = t.s.fillsWindow;
+      t.tpl.setTcp(seq % 2 ** 32, 0, F_ACK | (psh ? F_PSH : 0));
+      env.born.stamp(t.tpl, t.flow, now);
+      t.tpl.setIpId(this.ipId++);
+      this.send(t.tpl.copyTo(this.scratch));
+    }
+  }
+
+  /** Retransmission-timeout check of the peer's senders (called by the run's timer). */
+  tcpTimers(): void {
+    if (this.tcpOut === undefined) return;
+    for (let i = 0; i < this.tcpOut.length; i++) if (this.tcpOut[i]!.s.inFlight > 0) this.pumpTcp(i);
+  }
+
+  private sendRequest(i: number): void {
+    const env = this.env;
+    if (env.engine.now >= env.stopAt) return;
+    const c = this.rrClients![i]!;
+    env.born.stamp(c.req, c.flow, env.engine.now);
+    c.req.setIpId(this.ipId++);
+    this.send(c.req.copyTo(this.scratch));
+  }
+
+  fromHost(slot: number, doneNs: number): void {
+    // A peer that only counts needs no event at the frame's arrival: it is accounted at doneNs now.
+    if (this.tcpOut === undefined && this.tcpIn === undefined && this.rrClients === undefined && this.rrServer === undefined) this.onRx(slot, doneNs);
+    else this.env.engine.scheduleAt(doneNs, this.hRx, slot);
+  }
+
+  private onRx(slot: number, at = this.env.engine.now): void {
+    const env = this.env;
+    const pool = env.pool;
+    const buf = pool.buf(slot);
+    const len = pool.len(slot);
+    const now = at;
+    this.received++;
+    env.ledger.deliver(len);
+    if (!parse(buf, len)) {
+      env.window.deliver(now, len, 0, -1);
+      pool.release(slot);
+      return;
+    }
+    const vm = vmOfIp(P.srcIp);
+    if (P.proto === PROTO_TCP) {
+      if (P.payLen === 0) {
+        env.window.deliver(now, len, 0, -1, true);
+        if (this.tcpOut !== undefined && vm >= 0 && vm < this.tcpOut.length) {
+          this.tcpOut[vm]!.s.onAck(P.tcpAck, now);
+          this.pumpTcp(vm);
+        }
+      } else {
+        env.window.deliver(now, len, P.payLen, P.tagged ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
+        const r = this.tcpIn?.[vm];
+        if (r !== undefined) {
+          r.r.onData(P.payLen, (P.tcpFlags & F_PSH) !== 0);
+          if (r.r.ackPending) {
+            r.ack.setTcp(0, r.r.takeAck(), F_ACK);
+            r.ack.setIpId(this.ipId++);
+            this.send(r.ack.copyTo(this.scratch));
+          }
+        }
+      }
+    } else if (P.proto === PROTO_UDP && P.srcPort === DATA_PORT && this.rrClients !== undefined && vm >= 0 && P.tagged) {
+      env.window.deliver(now, len, P.payLen, env.born.bornOf(P.tagFlow, P.tagSeq));
+      this.sendRequest(vm);
+    } else if (P.proto === PROTO_UDP && P.dstPort === DATA_PORT && this.rrServer !== undefined && vm >= 0 && P.tagged) {
+      env.window.deliver(now, len, P.payLen, -1);
+      const resp = this.rrServer[vm]!;
+      resp.setTag(P.tagFlow, P.tagSeq);
+      resp.setIpId(this.ipId++);
+      this.send(resp.copyTo(this.scratch));
+    } else {
+      env.window.deliver(now, len, P.payLen, P.tagged && P.proto === PROTO_UDP ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
+    }
+    pool.release(slot);
+  }
+}
+
+export interface Traffic {
+  readonly apps: VmApp[];
+  readonly peer: WorldPeer;
+  /** Timers the run must tick (TCP retransmission timeouts), with their period. */
+  readonly rtoNs: number;
+  tcpTimers(): void;
+}
+
+/** Build the applications and the peer for `spec` over `env.vms` guests (`pcap`: the file, if already loaded). */
+export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFrames): Traffic {
+  checkTraffic(spec, env.vms);
+  const n = env.vms;
+  const apps = Array.from({ length: n }, (_, i) => new VmApp(i, env));
+  const peer = new WorldPeer(env);
+  const born = env.born;
+  const dstOf = (i: number): number => (i + 1) % n;
+  const perVmInterval = (frameLen: number): number => (spec.rateMbps > 0 ? ((frameLen + FCS + 20) * 8 * 1000) / spec.rateMbps : 0);
+  const mss = spec.kind === "tcp" ? tcpMss({ mtu: spec.mtu, timestamps: spec.timestamps }) : 0;
+  const tcpP: TcpParams = { mss, windowBytes: spec.windowBytes, ackEvery: spec.ackEvery, rtoNs: spec.rtoUs * 1000 };
+  const tcpData = (sMac: number, dMac: number, sIp: number, dIp: number, sPort: number, dPort: number): Template =>
+    Template.tcp(mss, spec.timestamps, sMac, dMac, sIp, dIp, sPort, dPort);
+  const tcpAck = (sMac: number, dMac: number, sIp: number, dIp: number, sPort: number, dPort: number): Template =>
+    Template.tcp(0, spec.timestamps, sMac, dMac, sIp, dIp, sPort, dPort);
+
+  switch (spec.kind) {
+    case "udp": {
+      const fl = spec.frameBytes - FCS;
+      if (spec.direction === "rx") {
+        const tpls: Template[] = [];
+        const flows: number[] = [];
+        for (let i = 0; i < n; i++) {
+          tpls.push(Template.udp(fl, PEER_MAC, env.wireDstMac(i), PEER_IP, vmIp(i), BASE_PORT + i, DATA_PORT));
+          flows.push(born.flow());
+        }
+        const aggregate = spec.rateMbps > 0 ? perVmInterval(fl) / n : 0;
+        peer.udpGen = { tpls, flows, next: 0, intervalNs: aggregate, ports: spec.flows, k: new Int32Array(n) };
+      } else {
+        for (let i = 0; i < n; i++) {
+          const toVm = spec.direction === "g2g";
+          const d = dstOf(i);
+          const tpl = Template.udp(fl, vmMac(i), toVm ? vmMac(d) : PEER_MAC, vmIp(i), toVm ? vmIp(d) : PEER_IP, BASE_PORT + i, DATA_PORT);
+          apps[i]!.udp = { tpl, flow: born.flow(), pace: new Pacer(perVmInterval(fl)), port: BASE_PORT + i, flows: spec.flows, k: 0 };
+        }
+      }
+      break;
+    }
+    case "tcp": {
+      if (spec.direction === "rx") {
+        peer.tcpOut = [];
+        for (let i = 0; i < n; i++) {
+          peer.tcpOut.push({ s: new TcpSender(tcpP), tpl: tcpData(PEER_MAC, env.wireDstMac(i), PEER_IP, vmIp(i), DATA_PORT, BASE_PORT + i), flow: born.flow() });
+          apps[i]!.tcpIn = { r: new TcpReceiver(spec.ackEvery), ack: tcpAck(vmMac(i), PEER_MAC, vmIp(i), PEER_IP, BASE_PORT + i, DATA_PORT) };
+        }
+      } else if (spec.direction === "tx") {
+        peer.tcpIn = [];
+        for (let i = 0; i < n; i++) {
+          apps[i]!.tcpOut = { s: new TcpSender(tcpP), tpl: tcpData(vmMac(i), PEER_MAC, vmIp(i), PEER_IP, BASE_PORT + i, DATA_PORT), flow: born.flow() };
+          peer.tcpIn.push({ r: new TcpReceiver(spec.ackEvery), ack: tcpAck(PEER_MAC, env.wireDstMac(i), PEER_IP, vmIp(i), DATA_PORT, BASE_PORT + i) });
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const d = dstOf(i);
+          const s = (i - 1 + n) % n; // the VM that sends to i
+          apps[i]!.tcpOut = { s: new TcpSender(tcpP), tpl: tcpData(vmMac(i), vmMac(d), vmIp(i), vmIp(d), BASE_PORT + i, DATA_PORT), flow: born.flow() };
+          apps[i]!.tcpIn = { r: new TcpReceiver(spec.ackEvery), ack: tcpAck(vmMac(i), vmMac(s), vmIp(i), vmIp(s), DATA_PORT, BASE_PORT + s) };
+        }
+      }
+      break;
+    }
+    case "rr": {
+      const req = Math.max(60, 42 + spec.reqBytes);
+      const resp = Math.max(60, 42 + spec.respBytes);
+      const server = (tpl: Template): NonNullable<VmApp["rrServer"]> => ({ resp: tpl, pending: 0, qFlow: new Int32Array(64), qSeq: new Float64Array(64), head: 0 });
+      if (spec.direction === "rx") {
+        peer.rrClients = [];
+        for (let i = 0; i < n; i++) {
+          peer.rrClients.push({ req: Template.udp(req, PEER_MAC, env.wireDstMac(i), PEER_IP, vmIp(i), BASE_PORT + i, DATA_PORT), flow: born.flow() });
+          apps[i]!.rrServer = server(Template.udp(resp, vmMac(i), PEER_MAC, vmIp(i), PEER_IP, DATA_PORT, BASE_PORT + i));
+        }
+      } else if (spec.direction === "tx") {
+        peer.rrServer = [];
+        for (let i = 0; i < n; i++) {
+          apps[i]!.rrClient = { req: Template.udp(req, vmMac(i), PEER_MAC, vmIp(i), PEER_IP, BASE_PORT + i, DATA_PORT), flow: born.flow(), outstanding: false };
+          peer.rrServer.push(Template.udp(resp, PEER_MAC, env.wireDstMac(i), PEER_IP, vmIp(i), DATA_PORT, BASE_PORT + i));
+        }
+      } else {
+        for (let i = 0; i < n; i++) {
+          const d = dstOf(i);
+          const s = (i - 1 + n) % n;
+          apps[i]!.rrClient = { req: Template.udp(req, vmMac(i), vmMac(d), vmIp(i), vmIp(d), BASE_PORT + i, DATA_PORT), flow: born.flow(), outstanding: false };
+          apps[i]!.rrServer = server(Template.udp(resp, vmMac(i), vmMac(s), vmIp(i), vmIp(s), DATA_PORT, BASE_PORT + s));
+        }
+      }
+      break;
+    }
+    case "pcap": {
+      const frames = pcap ?? new PcapFrames(spec.pcapFile!);
+      if (spec.direction === "rx") peer.pcap = { frames, next: 0, loops: 0, startNs: 0, vm: 0 };
+      else for (let i = 0; i < n; i++) apps[i]!.pcap = { frames, next: 0, startNs: 0, loops: 0 };
+      break;
+    }
+  }
+  return {
+    apps,
+    peer,
+    rtoNs: tcpP.rtoNs,
+    tcpTimers(): void {
+      peer.tcpTimers();
+      const now = env.engine.now;
+      for (let i = 0; i < n; i++) {
+        const t = apps[i]!.tcpOut;
+        if (t !== undefined && t.s.checkTimeout(now)) env.kickVm(i);
+      }
+    },
+  };
+}

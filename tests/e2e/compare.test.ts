@@ -1,0 +1,113 @@
+/**
+ * `pciov compare` end to end: the command as the CLI registers it (registerCompare), run in a child
+ * process so that its stdout, stderr and exit code are observed as a user sees them.
+ */
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const CMD = join(ROOT, "src/cli/commands/compare.ts");
+
+function pciovCompare(args: string[]): { code: number; out: string; err: string } {
+  const prog = [
+    "import { Command, CommanderError } from 'commander';",
+    `import { registerCompare } from ${JSON.stringify(CMD)};`,
+    "const p = new Command('pciov'); p.exitOverride(); registerCompare(p);",
+    "try { await p.parseAsync(['node', 'pciov', 'compare', ...JSON.parse(process.env.ARGS)]); }",
+    "catch (e) { if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2); throw e; }",
+  ].join("\n");
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", prog], {
+    cwd: ROOT,
+    env: { ...process.env, ARGS: JSON.stringify(args), FORCE_COLOR: "0" },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+describe("pciov compare", () => {
+  it("runs the default scenario's sweep for chosen backends and VM counts: a table, an SVG chart", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pciov-cmp-"));
+    try {
+      const svg = join(dir, "c.svg");
+      const r = pciovCompare(["--backends", "sriov,xen-pv", "--vms", "1,4", "--svg", svg]);
+      expect(r.code, r.err).toBe(0);
+      const lines = r.out.trim().split("\n");
+      expect(lines[0]).toContain("SR-IOV VF vs Xen PV");
+      expect(lines[1]).toMatch(/^series\s+VMs\s+frame\s+Gb\/s/);
+      const rows = lines.slice(2).map((l) => l.split(/\s{2,}/));
+      expect(rows.map((c) => `${c[0]} ${c[1]}`)).toEqual(["sriov 1", "sriov 4", "xen-pv 1", "xen-pv 4"]);
+      for (const c of rows) expect(Number(c[3])).toBeGreaterThan(5); // Gb/s of bulk TCP on 10 GbE
+      const s = readFileSync(svg, "utf8");
+      expect(s.startsWith("<svg")).toBe(true);
+      expect(s).toContain("Throughput");
+      expect(s).toContain("CPU");
+      expect((s.match(/<polyline/g) ?? []).length).toBe(4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("--json gives every point's results; the same seed gives the same document", () => {
+    const args = ["--backends", "sriov", "--vms", "2", "--seed", "9", "--json"];
+    const a = pciovCompare(args);
+    const b = pciovCompare(args);
+    expect(a.code, a.err).toBe(0);
+    expect(a.out).toBe(b.out);
+    const doc = JSON.parse(a.out) as { seed: number; points: Array<{ series: string; vms: number; result: { gbps: number; conservation: { inFlight: number } } }> };
+    expect(doc.seed).toBe(9);
+    expect(doc.points).toHaveLength(1);
+    expect(doc.points[0]!.result.conservation.inFlight).toBe(0);
+  });
+
+  it("runs a scenario file with frame sizes from the command line, and writes captures tshark reads", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pciov-cmp-"));
+    try {
+      const sc = join(dir, "s.yaml");
+      writeFileSync(sc, ["name: udp", "backends: [virtio]", "vms: [2]", "traffic: { kind: udp, direction: g2g }", "run: { warmupUs: 100, measureUs: 300 }"].join("\n"));
+      const cap = join(dir, "cap");
+      const r = pciovCompare([sc, "--frame", "64,1518", "--capture", cap]);
+      expect(r.code, r.err).toBe(0);
+      expect(r.out).toMatch(/virtio\s+2\s+64\s/);
+      expect(r.out).toMatch(/virtio\s+2\s+1518\s/);
+      const files = readdirSync(cap).sort();
+      expect(files).toEqual(["virtio-2vm-1518B-bridge.pcap", "virtio-2vm-1518B-vnet0.pcap", "virtio-2vm-1518B-wire.pcap", "virtio-2vm-64B-bridge.pcap", "virtio-2vm-64B-vnet0.pcap", "virtio-2vm-64B-wire.pcap"]);
+      const t = spawnSync("tshark", ["-r", join(cap, "virtio-2vm-1518B-vnet0.pcap"), "-T", "fields", "-e", "frame.len"], { encoding: "utf8" });
+      const lens = t.stdout.trim().split("\n");
+      expect(lens.length).toBeGreaterThan(10);
+      expect(new Set(lens)).toEqual(new Set(["1514"]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a scenario with mistakes: every one on stderr as file:line:col, exit 2, nothing run", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pciov-cmp-"));
+    try {
+      const sc = join(dir, "bad.yaml");
+      writeFileSync(sc, ["name: bad", "backends: [sriov, vmxnet3]", "traffic:", "  kind: tcp", "  windw: 64KiB"].join("\n"));
+      const r = pciovCompare([sc]);
+      expect(r.code).toBe(2);
+      expect(r.out).toBe("");
+      expect(r.err).toContain(`${sc}:2:19: backends[1]: expected one of sriov, xen-pv, virtio, e1000, found "vmxnet3"`);
+      expect(r.err).toContain(`${sc}:5:3: traffic: unknown key "windw" (did you mean "window"?)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("bad options and missing files: a message on stderr, exit 2", () => {
+    const r1 = pciovCompare(["--backends", "sriov,hyperv"]);
+    expect(r1.code).toBe(2);
+    expect(r1.err).toContain('--backends: unknown backend "hyperv"');
+    const r2 = pciovCompare(["--vms", "1,x"]);
+    expect(r2.code).toBe(2);
+    expect(r2.err).toContain("--vms");
+    const r3 = pciovCompare(["/nonexistent/s.yaml"]);
+    expect(r3.code).toBe(2);
+    expect(r3.err).toContain("cannot read scenario /nonexistent/s.yaml");
+  });
+});

@@ -1,0 +1,79 @@
+/** Scenario files: the shipped ones load; mistakes are reported at file:line:col, every one. */
+import { describe, expect, it } from "vitest";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { isConfigError } from "../../../src/config/issues.js";
+import { loadScenario, parseScenario, pointParams } from "../../../sim/scenario.js";
+import { plan } from "../../../sim/compare.js";
+
+const DIR = join(import.meta.dirname, "../../../sim/scenarios");
+
+function issues(text: string): string[] {
+  try {
+    parseScenario(text, "s.yaml");
+  } catch (e) {
+    if (isConfigError(e)) return e.issues.map((i) => `${i.file}:${i.line}:${i.col}: ${i.message}`);
+    throw e;
+  }
+  return [];
+}
+
+describe("scenario files", () => {
+  it("every shipped scenario loads and plans at least one run per series", () => {
+    const files = readdirSync(DIR).filter((f) => f.endsWith(".yaml"));
+    expect(files.sort()).toEqual(
+      ["default.yaml", "emulated-vs-virtio-vs-vf.yaml", "exitless-interrupts.yaml", "iommu-strict-vs-deferred.yaml", "iotlb-working-set.yaml", "pv-pps-64b.yaml"].sort(),
+    );
+    for (const f of files) {
+      const sc = loadScenario(join(DIR, f));
+      expect(sc.series.length, f).toBeGreaterThan(0);
+      expect(plan(sc).length, f).toBe(sc.series.length * sc.vms.length * sc.frameBytes.length);
+    }
+  });
+
+  it("the default scenario is 10 GbE bulk TCP, SR-IOV against Xen PV, 1–60 VMs", () => {
+    const sc = loadScenario(join(DIR, "default.yaml"));
+    expect(sc.series.map((s) => s.backend)).toEqual(["sriov", "xen-pv"]);
+    expect(sc.vms[0]).toBe(1);
+    expect(sc.vms[sc.vms.length - 1]).toBe(60);
+    const p = pointParams(sc.series[0]!, 8, 1518);
+    expect(p.traffic.kind).toBe("tcp");
+    expect(p.vms).toBe(8);
+  });
+
+  it("reports unknown keys with a suggestion, at their line and column", () => {
+    expect(issues("name: x\nbackend: [sriov]\n")).toEqual([`s.yaml:2:1: unknown key "backend" (did you mean "backends"?)`]);
+  });
+
+  it("reports bad values, every one, in file order", () => {
+    const got = issues(["name: x", "backends: [sriov, hyperv]", "vms: [1, 0]", "traffic:", "  kind: tcp", "  direction: sideways"].join("\n"));
+    expect(got).toHaveLength(3);
+    expect(got[0]).toMatch(/^s\.yaml:2:19: backends\[1\]: expected one of sriov, xen-pv, virtio, e1000, found "hyperv"/);
+    expect(got[1]).toMatch(/^s\.yaml:3:10: vms\[1\]: expected an integer from 1 to 256, found 0/);
+    expect(got[2]).toMatch(/^s\.yaml:6:14: traffic\.direction: expected one of tx, rx, g2g/);
+  });
+
+  it("checks cost overrides: known keys, valid values", () => {
+    const got = issues(["costs:", "  vmExitKernal: 3000", "  coreClockGHz: 0", "  iommuWalkLevels: 2.5"].join("\n"));
+    expect(got[0]).toMatch(/^s\.yaml:2:3: costs: unknown key "vmExitKernal" \(did you mean "vmExitKernel"\?\)/);
+    expect(got.some((l) => /^s\.yaml:3:17: costs\.coreClockGHz: expected a valid value/.test(l))).toBe(true);
+    expect(got.some((l) => /^s\.yaml:4:20: costs\.iommuWalkLevels: expected a valid value/.test(l))).toBe(true);
+  });
+
+  it("reports YAML syntax errors with their position", () => {
+    const got = issues("name: [unclosed\n");
+    expect(got.length).toBeGreaterThan(0);
+    expect(got[0]).toMatch(/^s\.yaml:\d+:\d+: YAML syntax error/);
+  });
+
+  it("series override the common settings for themselves only", () => {
+    const sc = parseScenario(
+      ["host: { itr: 4000 }", "series:", "  - { name: a, backend: sriov }", "  - { name: b, backend: sriov, host: { itr: 0 }, sriov: { interrupts: posted } }"].join("\n"),
+      "s.yaml",
+    );
+    expect(sc.series[0]!.base.host.itr).toBe(4000);
+    expect(sc.series[1]!.base.host.itr).toBe(0);
+    expect(sc.series[0]!.base.sriov.interrupts).toBe("remapped");
+    expect(sc.series[1]!.base.sriov.interrupts).toBe("posted");
+  });
+});
