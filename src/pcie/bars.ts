@@ -69,7 +69,7 @@ export interface DecodedBar {
   readonly prefetchable: boolean;
   /** Programmed address (0 when unassigned). */
   readonly address: number;
-  /** Size found by the sizing protocol (0 = BAR not implemented). */
+  /** Size found by the sizing protocol (0 = no BAR in this slot). */
   readonly size: number;
 }
 

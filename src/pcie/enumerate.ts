@@ -311,7 +311,7 @@ class Enumerator {
     if (off !== cmd) this.acc.wr(dev.bus, dev.devfn, PCI_COMMAND, 2, cmd);
   }
 
-  /** pci_bridge_check_ranges: a window whose base register stays 0 after writing ones is not implemented. */
+  /** pci_bridge_check_ranges: a window whose base register stays 0 after writing ones is absent. */
   private checkWindows(dev: EnumDev): void {
     const { bus: b, devfn } = dev;
     const probe = (off: number, size: 1 | 2, ones: number): boolean => {

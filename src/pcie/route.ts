@@ -142,7 +142,7 @@ export function bridgeWindows(fn: PciFunction): BridgeWindows {
   const p64 = (pb & 0xf) === PCI_PREF_RANGE_TYPE_64;
   const prefBase = (pb & 0xfff0) * 0x10000 + (p64 ? cs.readRaw(PCI_PREF_BASE_UPPER32, 4) * 2 ** 32 : 0);
   const prefLimit = (pl & 0xfff0) * 0x10000 + 0xfffff + (p64 ? cs.readRaw(PCI_PREF_LIMIT_UPPER32, 4) * 2 ** 32 : 0);
-  // The I/O and prefetchable windows are optional: not implemented, their registers are read-only zero.
+  // The I/O and prefetchable windows are optional: when absent, their registers are read-only zero.
   const wm = cs.layout.wmask;
   const hasIo = (wm[PCI_IO_BASE] ?? 0) !== 0;
   const hasPref = ((wm[PCI_PREF_MEMORY_BASE] ?? 0) | (wm[PCI_PREF_MEMORY_BASE + 1] ?? 0)) !== 0;

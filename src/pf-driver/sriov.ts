@@ -58,7 +58,7 @@ export interface SriovInfo {
   readonly initialVfs: number;
   readonly vfDeviceId: number;
   readonly systemPageSize: number;
-  /** Per-VF size of each VF BAR (0 = not implemented). */
+  /** Per-VF size of each VF BAR (0 = no such VF BAR). */
   readonly vfBarSizes: readonly number[];
 }
 

@@ -157,7 +157,7 @@ export class SriovPf {
     return this.device.pfs.reduce((a, b) => (b.pf.devfn < a.pf.devfn ? b : a));
   }
 
-  /** Per-VF size of VF BAR `i` (at least one system page), 0 when not implemented. */
+  /** Per-VF size of VF BAR `i` (at least one system page), 0 when the device has no such VF BAR. */
   vfBarSize(i: number): number {
     const s = this.vfBarSpecs.find((b) => b.index === i);
     return s === undefined ? 0 : Math.max(s.size, this.systemPageSize);

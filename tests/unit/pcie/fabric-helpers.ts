@@ -45,7 +45,7 @@ export function readWindows(f: Fabric, br: PciFunction): Windows {
   const mem = { base: (m & 0xfff0) * 65536, limit: (m >>> 16 & 0xfff0) * 65536 + 0xfffff };
   const p = cfg(f, br, 0x24, 4);
   const pref = { base: (p & 0xfff0) * 65536 + cfg(f, br, 0x28, 4) * 2 ** 32, limit: ((p >>> 16) & 0xfff0) * 65536 + 0xfffff + cfg(f, br, 0x2c, 4) * 2 ** 32 };
-  // Optional windows that are not implemented read as all-zero registers (enumeration never programs 0).
+  // Optional windows that are absent read as all-zero registers (enumeration never programs 0).
   const ioImpl = ioB !== 0 || ioL !== 0;
   const prefImpl = p !== 0;
   return {
