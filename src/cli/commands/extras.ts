@@ -2,8 +2,10 @@
 import type { Command } from "commander";
 import { registerShell } from "./shell.js";
 import { registerCompare } from "./compare.js";
+import { registerInfo } from "./info.js";
 
 export function registerExtras(program: Command): void {
   registerShell(program);
   registerCompare(program);
+  registerInfo(program);
 }
