@@ -120,7 +120,11 @@ export class SimHost {
       if (rp.switch !== undefined) {
         const sw = this.fabric.addSwitch(port, rp.switch.ports.length, {
           upstream: { speed: speedNum(rp.switch.link.speed), width: rp.switch.link.width as PcieWidth },
-          downstream: rp.switch.acs ? { acs: PORT_ACS_BITS } : {},
+          downstreamPorts: rp.switch.ports.map((dp) => ({
+            speed: speedNum(dp.link.speed),
+            width: dp.link.width as PcieWidth,
+            ...(dp.acs ? { acs: PORT_ACS_BITS } : {}),
+          })),
         });
         rp.switch.ports.forEach((dp, i) => {
           if (dp.device !== undefined) this.plugCard(sw.downstream[i]!, dp.device, `switch port ${i} below 00:${rp.slot.toString(16).padStart(2, "0")}.0`);

@@ -79,6 +79,8 @@ export interface RootPortOptions extends BridgeOptions {
 export interface SwitchOptions {
   /** Options of the upstream port (its link to the parent port). */
   readonly upstream?: BridgeOptions;
+  /** Per-port options (index = port number), over `downstream`. */
+  readonly downstreamPorts?: readonly BridgeOptions[];
   /** Options of every downstream port. */
   readonly downstream?: BridgeOptions;
   /** Link between the parent port and the upstream port. */
@@ -165,7 +167,7 @@ export class Fabric {
     const upNode = this.node(up);
     const down: PciFunction[] = [];
     for (let i = 0; i < nDown; i++) {
-      const d = makeBridge("downstream-port", { portNumber: i, ...opts.downstream });
+      const d = makeBridge("downstream-port", { portNumber: i, ...opts.downstream, ...opts.downstreamPorts?.[i] });
       this.place(d, upNode.secondary!, i << 3);
       down.push(d);
     }

@@ -129,3 +129,27 @@ ${nics}
     expect(host.pf("0000:01:00.0").driver.enabledVfs).toBe(0);
   });
 });
+
+describe("boot: ACS per switch downstream port", () => {
+  const text = (acs: boolean) => `host: { memory: 8GiB, cpus: 4 }
+fabric:
+  rootPorts:
+    - slot: 1
+      switch:
+        acs: false
+        ports:
+          - { acs: ${acs}, device: { template: intel-82599 } }
+          - { device: { template: intel-82576 } }
+pfs:
+  - { pf: 0000:03:00.0, numVfs: 2 }
+guests:
+  - { name: a, memory: 1GiB, nics: [ { vf: "0000:03:00.0#0" } ] }
+  - { name: b, memory: 1GiB, nics: [ { vf: "0000:03:00.0#1" } ] }
+`;
+  it("a port with ACS isolates its VFs even when the switch's default is no ACS", () => {
+    expect(report(boot(parseHostFile(text(true), "sw.yaml"))).vfs.length).toBe(2);
+  });
+  it("without ACS on that port the same assignment is refused", () => {
+    expect(() => boot(parseHostFile(text(false), "sw.yaml"))).toThrow(/0000:02:00.0 \(downstream-port\) has no ACS capability/);
+  });
+});
