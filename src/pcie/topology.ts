@@ -76,8 +76,8 @@ function buildTree(fabric: Fabric): TBridge {
   return host;
 }
 
-/** `lspci -t` text of the fabric (one line per leaf, "\n"-terminated). */
-export function renderTree(fabric: Fabric): string {
+/** The bridge tree of the fabric and an index from each bridge's function to its node. */
+function indexedTree(fabric: Fabric): { host: TBridge; byFn: Map<PciFunction, TBridge> } {
   const host = buildTree(fabric);
   const byFn = new Map<PciFunction, TBridge>();
   const index = (b: TBridge): void => {
@@ -85,6 +85,12 @@ export function renderTree(fabric: Fabric): string {
     for (const c of b.children) index(c);
   };
   index(host);
+  return { host, byFn };
+}
+
+/** `lspci -t` text of the fabric (one line per leaf, "\n"-terminated). */
+export function renderTree(fabric: Fabric): string {
+  const { host, byFn } = indexedTree(fabric);
   const dom = hex4(fabric.domain);
   const out: string[] = [];
   const buf: string[] = [];
@@ -162,13 +168,7 @@ export interface TopologyJson {
 
 /** Plain JSON of the hierarchy (the same tree as `renderTree`). */
 export function topologyJson(fabric: Fabric): TopologyJson {
-  const host = buildTree(fabric);
-  const byFn = new Map<PciFunction, TBridge>();
-  const index = (b: TBridge): void => {
-    if (b.fn !== undefined) byFn.set(b.fn, b);
-    for (const c of b.children) index(c);
-  };
-  index(host);
+  const { host, byFn } = indexedTree(fabric);
   const fnJson = (fn: PciFunction): TopologyFunction => {
     const cs = fn.cfg;
     const br = byFn.get(fn);
