@@ -32,6 +32,8 @@ export interface DumpEntry {
   readonly bdf: Bdf;
   readonly bytes: Uint8Array;
   readonly length?: number;
+  /** Bytes the header line's names come from, when they differ (a VF: lspci names it from sysfs IDs). */
+  readonly idBytes?: Uint8Array;
 }
 
 /** One function read back. `bytes` is 256 or 4096 long; bytes not supplied read 0xff, as in lspci. */
@@ -109,7 +111,7 @@ export function writeDump(entries: readonly DumpEntry[], opts: WriteDumpOptions 
   for (const e of entries) {
     const limit = Math.min(e.length ?? e.bytes.length, e.bytes.length, CONFIG_SPACE_MAX);
     const n = Math.ceil(Math.min(want, limit) / DUMP_LINE_BYTES) * DUMP_LINE_BYTES;
-    out.push(`${slotText(e.bdf, withDomain)} ${dumpHeaderText(e.bytes, limit, opts.ids)}\n`);
+    out.push(`${slotText(e.bdf, withDomain)} ${dumpHeaderText(e.idBytes ?? e.bytes, limit, opts.ids)}\n`);
     for (let off = 0; off < n; off += DUMP_LINE_BYTES) {
       let line = `${off.toString(16).padStart(2, "0")}:`;
       for (let i = 0; i < DUMP_LINE_BYTES; i++) line += ` ${hex2(byteAt(e.bytes, limit, off + i))}`;

@@ -27,17 +27,19 @@ export interface LspciArgs {
 
 /**
  * A host function as lspci reads it on Linux: config bytes, with a VF's Vendor/Device ID filled in from
- * the PF (the kernel's sysfs `vendor`/`device`; the VF itself reads 0xFFFF), BAR sizes from the OS.
+ * the PF for the decoded views (lspci takes IDs from sysfs `vendor`/`device`; the VF itself reads
+ * 0xFFFF, and hex dumps show those raw bytes: `raw`), BAR sizes from the OS.
  */
-export function hostFunctions(host: SimHost): LspciFunction[] {
-  const out: LspciFunction[] = [];
+export function hostFunctions(host: SimHost): Array<LspciFunction & { raw: Uint8Array }> {
+  const out: Array<LspciFunction & { raw: Uint8Array }> = [];
   const bars = (fn: PciFunction): (number | undefined)[] => {
     const s: (number | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
     for (const b of fn.bars) s[b.index] = b.size;
     return s;
   };
   for (const fn of host.fabric.functions()) {
-    const bytes = fn.cfg.snapshot();
+    const raw = fn.cfg.snapshot();
+    const bytes = raw.slice();
     const pf = host.pfs.find((p) => p.sriov.vfs.includes(fn));
     if (pf !== undefined) {
       bytes[0] = pf.template.vendorId & 0xff;
@@ -49,6 +51,7 @@ export function hostFunctions(host: SimHost): LspciFunction[] {
     out.push({
       bdf: fn.bdf,
       bytes,
+      raw,
       sizes: bars(fn),
       ...(owner !== undefined ? { driver: owner.driverName } : pf !== undefined ? { driver: "vfio-pci" } : {}),
     });
@@ -70,7 +73,7 @@ function slotMatches(spec: string, b: Bdf): boolean {
 }
 
 export async function runLspci(args: LspciArgs, hostFile: string | undefined, onHost?: SimHost): Promise<string> {
-  let fns: LspciFunction[];
+  let fns: Array<LspciFunction & { raw?: Uint8Array }>;
   let host: SimHost | undefined = onHost;
   if (args.file !== undefined) {
     let text: string;
@@ -102,10 +105,10 @@ export async function runLspci(args: LspciArgs, hostFile: string | undefined, on
   const verbose = Math.min(3, args.verbose ?? 0) as 0 | 1 | 2 | 3;
   if ((args.hex ?? 0) > 0) {
     const mode = args.hex! >= 4 ? "xxxx" : args.hex! >= 2 ? "xxx" : "x";
-    if (verbose === 0) return writeDump(fns.map((f) => ({ bdf: bdfOf(f), bytes: f.bytes, ...(f.length !== undefined ? { length: f.length } : {}) })), { mode });
+    if (verbose === 0) return writeDump(fns.map((f) => ({ bdf: bdfOf(f), bytes: f.raw ?? f.bytes, idBytes: f.bytes, ...(f.length !== undefined ? { length: f.length } : {}) })), { mode });
     // lspci -v -x: the text of each function followed by its hex
     return fns
-      .map((f) => renderLspci([f], { verbose, ids }) + writeDump([{ bdf: bdfOf(f), bytes: f.bytes }], { mode }).split("\n").slice(1).join("\n"))
+      .map((f) => renderLspci([f], { verbose, ids }) + writeDump([{ bdf: bdfOf(f), bytes: f.raw ?? f.bytes, idBytes: f.bytes }], { mode }).split("\n").slice(1).join("\n"))
       .join("");
   }
   return renderLspci(fns, { verbose, ids, ...(args.domains === true ? { domains: true } : {}) });
