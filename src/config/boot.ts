@@ -383,24 +383,26 @@ export interface PlanReport {
 /** The ordered steps boot would take, and every warning, without leaving anything booted. */
 export function planBoot(hf: HostFile): PlanReport {
   const warnings: string[] = [];
-  let st: BootState | undefined;
+  const host = new SimHost(hf);
+  const st: BootState = { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], warnings: [], smoke: undefined };
+  let ok = true;
   try {
-    st = boot(hf, { smoke: false });
+    boot(hf, { smoke: false, state: st });
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     if (!isIovError(e)) throw e;
+    ok = false;
     const refusals = (e.detail as { refusals?: string[] }).refusals;
     if (refusals !== undefined) warnings.push(...refusals.map((r) => `viability: ${r}`));
     else warnings.push(`${e.code}: ${e.message.replace(/^[A-Z]+: /, "")}`);
   }
-  const host = st?.host ?? new SimHost(hf);
   for (const p of host.enumeration?.problems ?? []) warnings.push(`MMIO: ${p.message}`);
   for (const c of host.cards) for (const note of c.notes) warnings.push(`${c.name}: ${note}`);
   for (const pc of hf.pfs) {
     const p = host.pfs.find((x) => x.fn.bdfString === pc.pf);
-    if (p !== undefined && pc.numVfs > p.template.totalVfs) warnings.push(`VF limit: ${pc.pf} has TotalVFs ${p.template.totalVfs}, ${pc.numVfs} requested`);
     if (p !== undefined && p.driverName === "igb" && pc.numVfs > 7) warnings.push(`VF limit: ${pc.pf}: Linux igb enables at most 7 VFs per port (max_vfs=7)`);
   }
-  const steps = st !== undefined ? st.steps.map((s) => s.what) : [];
-  return { steps, warnings, ok: st !== undefined };
+  // the steps taken, the last one being where boot would stop when it is refused
+  const steps = st.steps.map((s, i) => (!ok && i === st.steps.length - 1 ? `${s.what}  <- refused here` : s.what));
+  return { steps, warnings, ok };
 }
