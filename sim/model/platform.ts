@@ -22,6 +22,7 @@ import { Hypervisor, HOST_MAP } from "../../src/hypervisor-glue/hypervisor.js";
 import type { Guest, HostMmio } from "../../src/hypervisor-glue/guest.js";
 import { VtdIommu } from "../../src/hypervisor-glue/iommu/vtd.js";
 import { IommuHost } from "../../src/hypervisor-glue/iommu/host.js";
+import { GuestDomain } from "../../src/hypervisor-glue/passthrough.js";
 import type { InterruptTarget } from "../../src/hypervisor-glue/iommu/intremap.js";
 import { PAGE_2M, PAGE_4K } from "../../src/hypervisor-glue/iommu/defs.js";
 import type { DmaTranslator, MsiSink } from "../../src/pcie/dma.js";
@@ -490,20 +491,16 @@ export class Platform implements HostMmio, MsiSink {
   // ── set-up helpers for backends ──────────────────────────────────────────────────────────────────
 
   /**
-   * A DMA domain for `rid` mapping guest `g`'s RAM GPA → HPA in pages of `pageSize` (static mapping,
-   * as VFIO maps a guest's memory), or nothing when `mapRam` is false (per-DMA mapping policies).
+   * A DMA domain for `rid` and guest `g` (domain ID = the guest's ID): with `mapRam` the guest's RAM
+   * mapped GPA → HPA in pages of `pageSize` exactly as passthrough maps it for boot (GuestDomain),
+   * else empty for the per-DMA mapping policies. Returns the domain ID.
    */
-  attachDomain(did: number, rid: number, g: Guest, pageSize: IommuPageSize, mapRam: boolean): void {
-    this.iommu.createDomain(did, 4);
-    if (mapRam) {
-      const chunks = g.ramChunks;
-      const chunk = 2 * 1024 * 1024;
-      for (let i = 0; i < chunks.length; i++) {
-        const size = Math.min(chunk, Math.ceil((g.memoryBytes - i * chunk) / pageSize) * pageSize);
-        this.iommu.map(did, i * chunk, chunks[i]!, size, "rw", pageSize);
-      }
-    }
+  attachDomain(rid: number, g: Guest, pageSize: IommuPageSize, mapRam: boolean): number {
+    let did = g.id;
+    if (mapRam) did = new GuestDomain(g, this.iommu, 4, pageSize).did;
+    else this.iommu.createDomain(did, 4);
     this.iommu.attach(did, rid);
+    return did;
   }
 
   /** Program MSI-X entry `vec` of function `fn` (0 = PF, k + 1 = VF k) with IRTE `index`'s remappable message, unmasked. */

@@ -59,9 +59,8 @@ export function buildSriov(ctx: BackendContext): BackendInstance {
     nic.setVfConfig(i, { ...defaultVfPortConfig(), mac: vmMac(i) });
     if (ctx.maxFrame > 1518) nic.setMaxFrame(i, ctx.maxFrame);
     const rid = nic.requesterId(i);
-    const did = 1 + i;
     const ledger = new ExitLedger(g.exits, { interrupt: t.vmExitKernel, eoi: t.virtualEoi, mmio: t.vmExitUser, eptViolation: t.vmExitKernel });
-    platform.attachDomain(did, rid, g, pageSize, s.mapping === "static");
+    const did = platform.attachDomain(rid, g, pageSize, s.mapping === "static");
     g.mapDirect("vf-bar0", GUEST_BAR_GPA, GUEST_BAR_SIZE, fnBarHpa(i + 1, 0));
     const regs: RegPort = {
       write32: (off, v) => g.mmioWrite(GUEST_BAR_GPA + off, 4, v),
