@@ -56,7 +56,6 @@ export interface BootState {
   readonly nics: AttachedNic[];
   groups: GroupReport[];
   readonly steps: BootStep[];
-  readonly warnings: string[];
   smoke: { pairs: number; frames: number; bytesVerified: number; wireFrames: number } | undefined;
 }
 
@@ -110,7 +109,7 @@ function checkAgainstHost(hf: HostFile, host: SimHost): Assignment[] {
 /** Build and boot `hf`. With `state`, apply to an already-booted host (idempotent: nothing changes). */
 export function boot(hf: HostFile, opts: { smoke?: boolean; state?: BootState } = {}): BootState {
   const host = opts.state?.host ?? new SimHost(hf);
-  const st: BootState = opts.state ?? { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], warnings: [], smoke: undefined };
+  const st: BootState = opts.state ?? { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], smoke: undefined };
   st.steps.length = 0;
   const undo: Array<() => void> = [];
   let n = 0;
@@ -191,7 +190,6 @@ export function boot(hf: HostFile, opts: { smoke?: boolean; state?: BootState } 
       step(`create guest ${gc.name} (${gc.memoryBytes / 2 ** 20} MiB, ${gc.vcpus} vCPU)`, () => {
         if (st.guests.has(gc.name)) return false;
         const g = host.hv.createGuest(gc.name, gc.memoryBytes, gc.vcpus);
-        g.postedInterrupts = hf.iommu.postedInterrupts;
         st.guests.set(gc.name, g);
         undo.push(() => {
           host.hv.destroyGuest(g);
@@ -384,7 +382,7 @@ export interface PlanReport {
 export function planBoot(hf: HostFile): PlanReport {
   const warnings: string[] = [];
   const host = new SimHost(hf);
-  const st: BootState = { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], warnings: [], smoke: undefined };
+  const st: BootState = { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], smoke: undefined };
   let ok = true;
   try {
     boot(hf, { smoke: false, state: st });

@@ -45,8 +45,6 @@ export class Guest {
   private readonly chunks: number[];
   private readonly regions: GpaRegion[] = [];
   private readonly isrs = new Map<number, GuestIsr>();
-  /** Interrupt delivery: posted (no exit) or injected with an exit per interrupt and per EOI. */
-  postedInterrupts = false;
 
   constructor(
     readonly id: number,

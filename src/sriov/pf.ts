@@ -174,9 +174,6 @@ export class SriovPf {
   vfBarAddress(vfIndex: number, i: number): number {
     return this.vfBarBase(i) + vfIndex * this.vfBarSize(i);
   }
-  get vfBarSpecsDeclared(): readonly BarSpec[] {
-    return this.vfBarSpecs;
-  }
 
   /**
    * Resolve a memory address against the VF BAR apertures (decoded only with VF Enable and VF MSE).

@@ -37,7 +37,7 @@ describe("boot-time assignment from a host file", () => {
   it("a failing step undoes the earlier ones: VFs disabled again, no guest, no IOMMU domain", () => {
     const hf = load("examples/no-acs-switch.yaml");
     const host = new SimHost(hf);
-    const st: BootState = { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], warnings: [], smoke: undefined };
+    const st: BootState = { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], smoke: undefined };
     let err: unknown;
     try {
       boot(hf, { state: st });
@@ -123,7 +123,7 @@ ${nics}
       "vectors.yaml",
     );
     const host = new SimHost(hf);
-    const st: BootState = { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], warnings: [], smoke: undefined };
+    const st: BootState = { host, guests: new Map(), domains: new Map(), nics: [], groups: [], steps: [], smoke: undefined };
     expect(() => boot(hf, { state: st })).toThrow(/out of interrupt vectors/);
     expect(host.hv.guests.length).toBe(0);
     expect(host.pf("0000:01:00.0").driver.enabledVfs).toBe(0);

@@ -54,7 +54,6 @@ export function buildSriov(ctx: BackendContext): BackendInstance {
 
   for (let i = 0; i < p.vms; i++) {
     const g = platform.hv.createGuest(`vm${i}`, ram, 1);
-    g.postedInterrupts = s.interrupts === "posted";
     guests.push(g);
     nic.setVfConfig(i, { ...defaultVfPortConfig(), mac: vmMac(i) });
     if (ctx.maxFrame > 1518) nic.setMaxFrame(i, ctx.maxFrame);
