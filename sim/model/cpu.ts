@@ -40,35 +40,51 @@ export class CostMeter {
  * region, Guest.deliverInterrupt, hypercalls); this only prices them.
  */
 export class ExitLedger {
-  private readonly keys: ExitReason[] = [];
-  private readonly seen: Float64Array;
-  private readonly price: Float64Array;
+  /** Price (ns) of each reason, in EXIT_REASONS order; the counts seen at the last `take()`. */
+  private readonly price = new Float64Array(EXIT_REASONS.length);
+  private readonly seen = new Float64Array(EXIT_REASONS.length);
+  /** Sum of all counters at the last `take()`: most calls find no new exit and stop there. */
+  private seenTotal: number;
   constructor(
     private readonly exits: ExitCounters,
     pricesNs: Readonly<Partial<Record<ExitReason, number>>>,
   ) {
-    for (const r of EXIT_REASONS) if ((pricesNs[r] ?? 0) > 0) this.keys.push(r);
-    this.seen = new Float64Array(this.keys.length);
-    this.price = new Float64Array(this.keys.length);
-    this.keys.forEach((r, i) => {
+    EXIT_REASONS.forEach((r, i) => {
+      this.price[i] = pricesNs[r] ?? 0;
       this.seen[i] = exits[r];
-      this.price[i] = pricesNs[r]!;
     });
+    this.seenTotal = ExitLedger.total(exits);
   }
+
+  /* Named loads (one shape, fixed fields) rather than a loop over reason strings. */
+  private static total(e: ExitCounters): number {
+    return e.mmio + e.pio + e.interrupt + e.eoi + e.hypercall + e.ipi + e.hlt + e.eptViolation + e.configSpace;
+  }
+
   /** CPU time of the exits counted since the last call (reasons without a price cost nothing). */
   take(): number {
-    let ns = 0;
     const e = this.exits;
-    const keys = this.keys;
-    for (let i = 0; i < keys.length; i++) {
-      const now = e[keys[i]!];
-      const d = now - this.seen[i]!;
-      if (d !== 0) {
-        ns += d * this.price[i]!;
-        this.seen[i] = now;
-      }
-    }
-    return ns;
+    const total = ExitLedger.total(e);
+    if (total === this.seenTotal) return 0;
+    this.seenTotal = total;
+    return (
+      this.delta(0, e.mmio) +
+      this.delta(1, e.pio) +
+      this.delta(2, e.interrupt) +
+      this.delta(3, e.eoi) +
+      this.delta(4, e.hypercall) +
+      this.delta(5, e.ipi) +
+      this.delta(6, e.hlt) +
+      this.delta(7, e.eptViolation) +
+      this.delta(8, e.configSpace)
+    );
+  }
+
+  private delta(i: number, now: number): number {
+    const d = now - this.seen[i]!;
+    if (d === 0) return 0;
+    this.seen[i] = now;
+    return d * this.price[i]!;
   }
 }
 

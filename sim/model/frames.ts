@@ -1,3 +1,5 @@
+import { copyBytes } from "../../src/memory/bytes.js";
+
 /**
  * A pool of frame buffers for frames between two events (on a wire, in a software queue). Slots are
  * reused; the pool grows only when every slot is in use (warm-up), so the steady state allocates
@@ -52,7 +54,7 @@ export class FramePool {
     if (this.freeTop === 0) this.grow(Math.max(64, this.bufs.length));
     const s = this.free[--this.freeTop]!;
     const b = this.bufs[s]!;
-    for (let i = 0; i < len; i++) b[i] = src[off + i]!;
+    copyBytes(b, 0, src, off, len);
     this.lens[s] = len;
     this.born[s] = bornNs;
     return s;

@@ -63,8 +63,9 @@ const MMIO64 = HOST_MAP.mmio64Base;
 const FCS = ETH_FCS_BYTES;
 const wireBytesOf = wireBytes;
 
-/** Offsets of the TDT registers of queues 0..15 (E1000_TDT(q)). */
-const TDT_OFFSETS: ReadonlySet<number> = new Set(Array.from({ length: 16 }, (_, q) => (q < 4 ? 0x03800 + 0x100 * q : 0x0e000 + 0x40 * q) + 0x18));
+/** 1 at the offsets (in a function's BAR window) of the TDT registers of queues 0..15, E1000_TDT(q). */
+const IS_TDT = new Uint8Array(FN_BAR_WINDOW);
+for (let q = 0; q < 16; q++) IS_TDT[(q < 4 ? 0x03800 + 0x100 * q : 0x0e000 + 0x40 * q) + 0x18] = 1;
 
 /** BAR `bar` (0 or 3) of function `fn` (0 = PF, k + 1 = VF k), host physical. */
 export function fnBarHpa(fn: number, bar: 0 | 3): number {
@@ -269,7 +270,7 @@ export class Platform implements HostMmio, MsiSink {
     const h = this.route(addr);
     if (h === undefined) return;
     const off = (addr - MMIO64) % FN_BAR_WINDOW;
-    if (TDT_OFFSETS.has(off)) {
+    if (IS_TDT[off] === 1) {
       const fn = Math.floor((addr - MMIO64) / FN_BAR_WINDOW);
       // a tail write waits while the transmit path is full, and behind an earlier held one of its queue
       if (this.txBacklogNs() > this.txFifoNs || this.heldIndex(fn, off) >= 0) {

@@ -73,10 +73,12 @@ export class Guest {
 
   // ---- the guest CPU's own memory accesses (through EPT: no IOMMU involved) ----
   private ramHpa(gpa: number, len: number): number {
-    const h = this.gpaToHpa(gpa);
-    if (h < 0 || Math.floor(gpa / GUEST_CHUNK) !== Math.floor((gpa + len - 1) / GUEST_CHUNK) || gpa + len > this.memoryBytes)
+    const ci = Math.floor(gpa / GUEST_CHUNK);
+    const o = gpa - ci * GUEST_CHUNK;
+    const c = this.chunks[ci];
+    if (c === undefined || gpa < 0 || o + len > GUEST_CHUNK || gpa + len > this.memoryBytes)
       throw new IovError("EFAULT", `guest ${this.name}: GPA 0x${gpa.toString(16)}+${len} is not RAM`);
-    return h;
+    return c + o;
   }
   read8(gpa: number): number {
     return this.mem.read8(this.ramHpa(gpa, 1));

@@ -1,4 +1,5 @@
 import { IovError } from "../errors.js";
+import { SMALL_COPY, copyBytes } from "./bytes.js";
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT; // 4 KiB
@@ -8,6 +9,8 @@ export const PHYS_ADDR_BITS = 52;
 export const PHYS_ADDR_LIMIT = 2 ** PHYS_ADDR_BITS;
 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
+/** Entries of the direct-mapped page cache in front of the page map (a power of two). */
+const PAGE_CACHE = 256;
 
 /**
  * Sparse host physical memory. Pages of 4 KiB are allocated on first write; untouched memory reads
@@ -16,10 +19,14 @@ const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
  */
 export class PhysMem {
   private readonly pages = new Map<number, Uint8Array>();
-  /** One-entry lookup cache: most data-plane accesses hit the same page as the previous one. */
-  private lastPfn = -1;
-  private lastPage: Uint8Array = ZERO_PAGE;
-  private lastWritable = false;
+  /**
+   * A direct-mapped cache of backed pages (slot = PFN mod PAGE_CACHE, tag = PFN; −1 = empty), in
+   * front of the map: a packet's accesses touch a few pages (ring, buffer, IOMMU tables) again and
+   * again, and a tag compare is much cheaper than a hash lookup. Only backed pages are cached, so a
+   * cached page is always the one to write.
+   */
+  private readonly cacheTag = new Float64Array(PAGE_CACHE).fill(-1);
+  private readonly cachePage: Uint8Array[] = new Array<Uint8Array>(PAGE_CACHE).fill(ZERO_PAGE);
 
   constructor(readonly sizeLimit: number = PHYS_ADDR_LIMIT) {
     if (!Number.isSafeInteger(sizeLimit) || sizeLimit <= 0 || sizeLimit > PHYS_ADDR_LIMIT)
@@ -42,28 +49,28 @@ export class PhysMem {
   /** The page holding `addr` for reading (a shared zero page if never written). */
   pageForRead(addr: number): Uint8Array {
     const pfn = Math.floor(addr / PAGE_SIZE);
-    if (pfn === this.lastPfn) return this.lastPage;
+    const slot = pfn % PAGE_CACHE;
+    if (this.cacheTag[slot] === pfn) return this.cachePage[slot]!;
     const p = this.pages.get(pfn);
     if (p === undefined) return ZERO_PAGE;
-    this.lastPfn = pfn;
-    this.lastPage = p;
-    this.lastWritable = true;
+    this.cacheTag[slot] = pfn;
+    this.cachePage[slot] = p;
     return p;
   }
 
   /** The page holding `addr` for writing, allocated on first touch. */
   pageForWrite(addr: number): Uint8Array {
     const pfn = Math.floor(addr / PAGE_SIZE);
-    if (pfn === this.lastPfn && this.lastWritable) return this.lastPage;
+    const slot = pfn % PAGE_CACHE;
+    if (this.cacheTag[slot] === pfn) return this.cachePage[slot]!;
     let p = this.pages.get(pfn);
     if (p === undefined) {
       if (addr < 0 || addr >= this.sizeLimit) this.check(addr, 1);
       p = new Uint8Array(PAGE_SIZE);
       this.pages.set(pfn, p);
     }
-    this.lastPfn = pfn;
-    this.lastPage = p;
-    this.lastWritable = true;
+    this.cacheTag[slot] = pfn;
+    this.cachePage[slot] = p;
     return p;
   }
 
@@ -144,7 +151,8 @@ export class PhysMem {
       const o = a & PAGE_MASK;
       const n = Math.min(PAGE_SIZE - o, len - done);
       const p = this.pageForRead(a);
-      dst.set(p.subarray(o, o + n), dstOff + done);
+      if (n <= SMALL_COPY) copyBytes(dst, dstOff + done, p, o, n);
+      else dst.set(p.subarray(o, o + n), dstOff + done);
       done += n;
     }
   }
@@ -156,7 +164,9 @@ export class PhysMem {
       const a = addr + done;
       const o = a & PAGE_MASK;
       const n = Math.min(PAGE_SIZE - o, len - done);
-      this.pageForWrite(a).set(src.subarray(srcOff + done, srcOff + done + n), o);
+      const p = this.pageForWrite(a);
+      if (n <= SMALL_COPY) copyBytes(p, o, src, srcOff + done, n);
+      else p.set(src.subarray(srcOff + done, srcOff + done + n), o);
       done += n;
     }
   }
@@ -210,8 +220,9 @@ export class PhysMem {
   /** Release every page in [addr, addr+len) (page-aligned), so it reads as zero again. */
   discard(addr: number, len: number): void {
     for (let a = addr - (addr & PAGE_MASK); a < addr + len; a += PAGE_SIZE) {
-      this.pages.delete(Math.floor(a / PAGE_SIZE));
+      const pfn = Math.floor(a / PAGE_SIZE);
+      this.pages.delete(pfn);
+      if (this.cacheTag[pfn % PAGE_CACHE] === pfn) this.cacheTag[pfn % PAGE_CACHE] = -1;
     }
-    this.lastPfn = -1;
   }
 }

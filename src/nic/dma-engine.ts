@@ -10,28 +10,10 @@ import { PAGE_MASK, PAGE_SIZE } from "../memory/physmem.js";
 import type { DmaTranslator } from "../pcie/dma.js";
 import { DMA_FAULT } from "../pcie/dma.js";
 import { ETH_TYPE_OFF } from "./frame.js";
+import { copyBytes } from "../memory/bytes.js";
 
 /** Planned write chunks per frame: ≤ 10 buffers of ≥ 1 KiB for a 9,736-byte frame, ≤ 2 pages each. */
 const MAX_CHUNKS = 64;
-
-/** Byte copy between two arrays without creating views (unrolled by 8: about twice a plain loop). */
-export function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
-  let i = 0;
-  const n8 = n & ~7;
-  for (; i < n8; i += 8) {
-    const x = s + i;
-    const y = d + i;
-    dst[y] = src[x]!;
-    dst[y + 1] = src[x + 1]!;
-    dst[y + 2] = src[x + 2]!;
-    dst[y + 3] = src[x + 3]!;
-    dst[y + 4] = src[x + 4]!;
-    dst[y + 5] = src[x + 5]!;
-    dst[y + 6] = src[x + 6]!;
-    dst[y + 7] = src[x + 7]!;
-  }
-  for (; i < n; i++) dst[d + i] = src[s + i]!;
-}
 
 export class DmaEngine {
   private readonly chunkHpa = new Float64Array(MAX_CHUNKS);

@@ -21,6 +21,9 @@ export class InterruptUnit {
   private readonly dirty: Int32Array;
   private dirtyCount = 0;
 
+  /** Set whenever a vector is deferred by its throttle: `Nic.poll` has work (cleared there). */
+  deferredAny = false;
+
   constructor(
     private readonly fns: readonly NicFunction[],
     private readonly sink: MsiSink,
@@ -102,6 +105,7 @@ export class InterruptUnit {
       if (interval > 0) {
         if (this.nowNs < f.nextIrqNs[n]!) {
           f.irqDeferred |= bit;
+          this.deferredAny = true;
           return;
         }
         f.nextIrqNs[n] = this.nowNs + interval;

@@ -255,6 +255,10 @@ export class Nic {
       this.dp.nowNs = nowNs;
       this.irq.nowNs = nowNs;
     }
+    // Nothing deferred or stalled since the last poll: nothing to release (the common case per access).
+    if (!this.irq.deferredAny && !this.dp.stalledAny) return;
+    this.irq.deferredAny = false;
+    this.dp.stalledAny = false;
     this.step(() => {
       this.irq.pollDeferred();
       for (const f of this.fns) {

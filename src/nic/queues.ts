@@ -23,7 +23,7 @@
 import { DMA_FAULT } from "../pcie/dma.js";
 import { PAGE_MASK } from "../memory/physmem.js";
 import type { DmaEngine } from "./dma-engine.js";
-import { copyBytes } from "./dma-engine.js";
+import { copyBytes } from "../memory/bytes.js";
 import {
   C_DMA_FAULTS,
   C_DROP_DMA_FAULT,
@@ -94,6 +94,9 @@ export class DataPath implements RxSink {
   private fLen = 0;
   nowNs = 0;
   veb!: Veb;
+
+  /** Set whenever a queue stalls on its rate limiter: `Nic.poll` has work (cleared there). */
+  stalledAny = false;
 
   constructor(
     private readonly dma: DmaEngine,
@@ -186,6 +189,7 @@ export class DataPath implements RxSink {
         if (drop === NO_DROP && f.bucket.rate > 0 && !f.bucket.tryTake(this.fLen, this.nowNs)) {
           f.ctr[C_RATE_STALLS]!++;
           f.txStalled[q] = 1;
+          this.stalledAny = true;
           f.txNeed[q] = this.fLen;
           break;
         }
