@@ -58,7 +58,7 @@ export type IommuPageSize = typeof PAGE_4K | typeof PAGE_2M;
 export const NIC_RX_BUFFER_BYTES = 512 * 1024;
 export const NIC_TX_BUFFER_BYTES = 160 * 1024;
 
-/* Data-path bindings kept module-local (see the note in backends/common/igb-queue.ts). */
+/* Data-path bindings kept module-local (see the note in src/vf-driver/rings.ts). */
 const MMIO64 = HOST_MAP.mmio64Base;
 const FCS = ETH_FCS_BYTES;
 const wireBytesOf = wireBytes;

@@ -10,13 +10,13 @@
  * Probe: record the IDs, enable Bus Master, find MSI-X by walking the capability list, program the
  * table through the MSI-X BAR and enable MSI-X; reset the function and negotiate with the PF over the
  * mailbox (CTRL.RST, RSTD, RESET, API); take the PF's MAC or choose one and SET_MAC; ask for queues;
- * build the rings in the DMA region, post every RX buffer; map causes to vectors (IVAR), unmask
+ * build the rings in the DMA region (rings.ts), post RX buffers; map causes to vectors (IVAR), unmask
  * (EIMS). A step that fails undoes the finished ones in reverse and is reported, never thrown.
  *
  * Data path (allocates nothing, throws nothing, counts): `xmit` copies a frame into the next TX
  * buffer(s) and writes the descriptor(s) (RS on each, EOP on the last); `kick` rings TDT once per
  * queue for everything queued; `reclaimTx` walks DD write-backs; `pollRx` hands each frame's buffer
- * (GPA, length), re-posts it and moves RDT once. Interrupts are NAPI style: EIAM masks the vector as
+ * (GPA, length) up, posts a buffer in its place and moves RDT once. Interrupts are NAPI style: EIAM masks the vector as
  * the message is sent, the handler polls (RX to `rxHandler`, TX reclaim, mailbox/link), then unmasks
  * with one EIMS write. With the BARs mapped directly, none of this leaves the guest.
  */
@@ -68,8 +68,8 @@ import type { MbxClientError } from "./mailbox-client.js";
 import { MailboxClient } from "./mailbox-client.js";
 import type { RxHandler, VfConfigAccess, VfDriverCounters, VfDriverInit, VfProbeInfo, VfProbeResult, VfProbeStep } from "./types.js";
 import { newVfDriverCounters } from "./types.js";
-import type { VfBar0 } from "./rings.js";
-import { VfRings } from "./rings.js";
+import type { RegPort } from "./rings.js";
+import { IgbRings } from "./rings.js";
 import { planVectors, vectorMask } from "./vector-plan.js";
 
 /** igbvf's ring limits (IGBVF_MIN_TXD/RXD 80 is a driver policy; the hardware needs multiples of 8). */
@@ -136,7 +136,7 @@ export class VfDriver {
   private state: "new" | "up" | "failed" | "removed" = "new";
   private result: VfProbeResult | null = null;
   private up = false;
-  private readonly rings: VfRings;
+  private readonly rings: IgbRings;
   private macAddr: Mac = 0;
 
   // config space
@@ -194,11 +194,11 @@ export class VfDriver {
       },
       o.mailbox ?? {},
     );
-    const bar: VfBar0 = {
-      read: (off) => this.mmioRead(off, 4) >>> 0,
-      write: (off, v) => this.mmioWrite(off, 4, v),
+    const bar: RegPort = {
+      read32: (off) => this.mmioRead(off, 4) >>> 0,
+      write32: (off, v) => this.mmioWrite(off, 4, v),
     };
-    this.rings = new VfRings(this.g, bar, this.c, txCount, rxCount, bs);
+    this.rings = new IgbRings(this.g, bar, { txCount, rxCount, bufSize: bs, counters: this.c });
   }
 
   // ------------------------------------------------------------------ state
@@ -427,7 +427,7 @@ export class VfDriver {
 
   /**
    * Take up to `budget` received descriptors (all queues), handing each frame's buffer to `onFrame`
-   * (the bytes are valid until this returns), re-post the buffers and move RDT once per queue.
+   * (the bytes are valid until this returns), post buffers in their place and move RDT once per queue.
    * Returns the descriptors taken. A nested call (from inside `onFrame`) takes nothing.
    */
   pollRx(budget: number, onFrame: RxHandler): number {

@@ -45,27 +45,10 @@ import {
 import type { DmaPerms } from "../../src/hypervisor-glue/iommu/host.js";
 import { VtdIommu } from "../../src/hypervisor-glue/iommu/vtd.js";
 import { PhysMem } from "../../src/memory/physmem.js";
-import { E1000_TXD_CMD_EOP, E1000_TXD_CMD_RS } from "../../src/nic/descriptors.js";
-import {
-  E1000_RDBAH,
-  E1000_RDBAL,
-  E1000_RDH,
-  E1000_RDLEN,
-  E1000_RDT,
-  E1000_RXDCTL,
-  E1000_RXDCTL_QUEUE_ENABLE,
-  E1000_TDBAH,
-  E1000_TDBAL,
-  E1000_TDH,
-  E1000_TDLEN,
-  E1000_TDT,
-  E1000_TDWBAH,
-  E1000_TDWBAL,
-  E1000_TX_HEAD_WB_ENABLE,
-  E1000_TXDCTL,
-  E1000_TXDCTL_QUEUE_ENABLE,
-} from "../../src/nic/regs.js";
+import { E1000_TDWBAH, E1000_TDWBAL, E1000_TX_HEAD_WB_ENABLE } from "../../src/nic/regs.js";
 import { DMA_FAULT } from "../../src/pcie/dma.js";
+import { planDma, type DmaLayout } from "../../src/vf-driver/dma-layout.js";
+import { IgbRings } from "../../src/vf-driver/rings.js";
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -336,6 +319,9 @@ export class IsolationViolation extends Error {
 }
 
 const HOSTILE_KINDS = ["tx", "headwb", "rx", "txring", "rxring"] as const;
+/** The hostile driver's ring size and buffer size. */
+const HOSTILE_RING = 8;
+const HOSTILE_BUF = 1024;
 type HostileKind = (typeof HOSTILE_KINDS)[number];
 
 type Translate = (rid: number, iova: number, len: number, write: boolean) => number;
@@ -1057,102 +1043,78 @@ export class Harness {
     }
   }
 
+  /**
+   * The driver a hostile guest runs on VF `v`: the igb ring driver (one queue pair of 8 descriptors,
+   * 1 KiB buffers) at the start of the VF's driver region, where the honest driver's rings were.
+   * Its hostility is all in its DMA mapping: `map` decides the address the device is given for each
+   * ring and buffer.
+   */
+  private hostileRings(v: NicInfo, map: (L: DmaLayout, addr: number) => number): { rings: IgbRings; L: DmaLayout } {
+    const L = planDma(DRIVER_REGION_GPA + v.nic.nicIndex * DRIVER_REGION_BYTES, 1, HOSTILE_RING, HOSTILE_RING, HOSTILE_BUF);
+    const regs = { read32: (off: number) => this.vfRead(v, off), write32: (off: number, val: number) => this.vfWrite(v, off, val) };
+    const rings = new IgbRings(v.guest.guest, regs, { txCount: HOSTILE_RING, rxCount: HOSTILE_RING, bufSize: HOSTILE_BUF, dma: { map: (addr) => map(L, addr), unmap: () => undefined } });
+    const err = rings.attach(L, 1);
+    if (err !== null) this.fail(err);
+    return { rings, L };
+  }
+
+  /** A frame of `len` bytes from VF `v`'s own MAC to a MAC nobody has (unknown unicast: the wire). */
+  private toNowhere(v: NicInfo, len: number): Uint8Array {
+    const f = new Uint8Array(len);
+    f.set([0x02, 0x00, 0x5e, 0xde, 0xad, 0x01]);
+    for (let i = 0; i < 6; i++) f[6 + i] = Math.floor(v.nic.driver.mac / 2 ** (8 * (5 - i))) & 0xff;
+    f[12] = 0x88;
+    f[13] = 0xb5;
+    return f;
+  }
+
   private runHostileNic(v: NicInfo, kind: HostileKind, bad: number, rng: Rng, what: string): void {
-    const g = v.guest.guest;
     const ringBase = Math.floor(bad / 128) * 128;
+    const up = (err: string | null): void => {
+      if (err !== null) this.fail(`${what}: ${err}`);
+    };
     if (kind === "txring") {
-      const bal = this.vfRead(v, E1000_TDBAL(0));
-      const bah = this.vfRead(v, E1000_TDBAH(0));
-      const len = this.vfRead(v, E1000_TDLEN(0));
-      const ctl = this.vfRead(v, E1000_TXDCTL(0));
+      // the TX ring itself at a bad address: the NIC follows whatever descriptors it finds there
+      const { rings } = this.hostileRings(v, (L, a) => (a === L.txRing[0] ? ringBase : a));
       this.deviceStep(`${what}: program`, [v.guest], () => {
-        this.vfWrite(v, E1000_TXDCTL(0), ctl & ~E1000_TXDCTL_QUEUE_ENABLE);
-        this.vfWrite(v, E1000_TDH(0), 0);
-        this.vfWrite(v, E1000_TDT(0), 0);
-        this.vfWrite(v, E1000_TDBAL(0), ringBase % TWO32);
-        this.vfWrite(v, E1000_TDBAH(0), Math.floor(ringBase / TWO32));
-        this.vfWrite(v, E1000_TDLEN(0), 128);
-        this.vfWrite(v, E1000_TXDCTL(0), ctl | E1000_TXDCTL_QUEUE_ENABLE);
+        up(rings.setupTx(0));
+        for (let n = 1 + rng.int(7); n > 0; n--) rings.xmit(this.toNowhere(v, 60), 60);
       });
-      this.deviceStep(`${what}: doorbell`, [], () => this.vfWrite(v, E1000_TDT(0), 1 + rng.int(7)));
-      this.deviceStep(`${what}: restore`, [v.guest], () => {
-        this.vfWrite(v, E1000_TXDCTL(0), ctl & ~E1000_TXDCTL_QUEUE_ENABLE);
-        this.vfWrite(v, E1000_TDBAL(0), bal);
-        this.vfWrite(v, E1000_TDBAH(0), bah);
-        this.vfWrite(v, E1000_TDLEN(0), len);
-        this.vfWrite(v, E1000_TDH(0), 0);
-        this.vfWrite(v, E1000_TDT(0), 0);
-        this.vfWrite(v, E1000_TXDCTL(0), ctl | E1000_TXDCTL_QUEUE_ENABLE);
-      });
+      this.deviceStep(`${what}: doorbell`, [], () => rings.kickQueue(0));
+      this.deviceStep(`${what}: stop`, [v.guest], () => rings.stop());
       return;
     }
     if (kind === "rxring") {
-      const saved = [E1000_RDBAL(0), E1000_RDBAH(0), E1000_RDLEN(0), E1000_RDH(0), E1000_RDT(0)].map((o) => [o, this.vfRead(v, o)] as const);
-      const ctl = this.vfRead(v, E1000_RXDCTL(0));
-      this.deviceStep(`${what}: program`, [v.guest], () => {
-        this.vfWrite(v, E1000_RXDCTL(0), ctl & ~E1000_RXDCTL_QUEUE_ENABLE);
-        this.vfWrite(v, E1000_RDBAL(0), ringBase % TWO32);
-        this.vfWrite(v, E1000_RDBAH(0), Math.floor(ringBase / TWO32));
-        this.vfWrite(v, E1000_RDLEN(0), 128);
-        this.vfWrite(v, E1000_RDH(0), 0);
-        this.vfWrite(v, E1000_RDT(0), 1 + rng.int(7));
-        this.vfWrite(v, E1000_RXDCTL(0), ctl | E1000_RXDCTL_QUEUE_ENABLE);
-      });
+      const { rings } = this.hostileRings(v, (L, a) => (a === L.rxRing[0] ? ringBase : a));
+      this.deviceStep(`${what}: program`, [v.guest], () => up(rings.setupRx(0)));
       this.deviceStep(`${what}: frame from the wire`, [], () => v.pf.nic.wireRx(this.wireFrame(v, rng)));
-      this.deviceStep(`${what}: restore`, [v.guest], () => {
-        this.vfWrite(v, E1000_RXDCTL(0), ctl & ~E1000_RXDCTL_QUEUE_ENABLE);
-        for (const [o, val] of saved) this.vfWrite(v, o, val);
-        this.vfWrite(v, E1000_RXDCTL(0), ctl);
-      });
+      this.deviceStep(`${what}: stop`, [v.guest], () => rings.stop());
       return;
     }
     if (kind === "rx") {
-      const ring = this.vfRead(v, E1000_RDBAH(0)) * TWO32 + this.vfRead(v, E1000_RDBAL(0));
-      const count = this.vfRead(v, E1000_RDLEN(0)) / 16;
-      const head = this.vfRead(v, E1000_RDH(0));
-      this.deviceStep(`${what}: program`, [v.guest], () => {
-        g.write64n(ring + head * 16, bad);
-        g.write32(ring + head * 16 + 8, 0);
-        g.write32(ring + head * 16 + 12, 0);
-        this.vfWrite(v, E1000_RDT(0), (head + 1) % count);
-      });
+      // the first RX buffer posted at a bad address, and a frame from the wire for it
+      const { rings } = this.hostileRings(v, (L, a) => (a === L.rxBufs[0] ? bad : a));
+      this.deviceStep(`${what}: program`, [v.guest], () => up(rings.setupRx(0)));
       this.deviceStep(`${what}: frame from the wire`, [], () => v.pf.nic.wireRx(this.wireFrame(v, rng)));
-    } else {
-      const ring = this.vfRead(v, E1000_TDBAH(0)) * TWO32 + this.vfRead(v, E1000_TDBAL(0));
-      const ctl = this.vfRead(v, E1000_TXDCTL(0));
-      const hdr = ring + 8 * 16; // a header in an unused slot of its own ring
-      this.deviceStep(`${what}: program`, [v.guest], () => {
-        this.vfWrite(v, E1000_TXDCTL(0), ctl & ~E1000_TXDCTL_QUEUE_ENABLE);
-        this.vfWrite(v, E1000_TDH(0), 0);
-        this.vfWrite(v, E1000_TDT(0), 0);
-        // 14-byte header to a MAC nobody has (unknown unicast: the wire), from its own MAC
-        const h = [0x02, 0x00, 0x5e, 0xde, 0xad, 0x01];
-        for (let i = 0; i < 6; i++) {
-          g.write8(hdr + i, h[i]!);
-          g.write8(hdr + 6 + i, Math.floor(v.nic.driver.mac / 2 ** (8 * (5 - i))) & 0xff);
-        }
-        g.write8(hdr + 12, 0x88);
-        g.write8(hdr + 13, 0xb5);
-        const payload = kind === "tx" ? bad : hdr; // head write-back: a sane frame, a hostile write-back address
-        const plen = kind === "tx" ? 1 + rng.int(1400) : 46;
-        g.write64n(ring, hdr);
-        g.write32(ring + 8, (14 | (E1000_TXD_CMD_RS << 24)) >>> 0);
-        g.write32(ring + 12, 0);
-        g.write64n(ring + 16, payload);
-        g.write32(ring + 24, (plen | ((E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS) << 24)) >>> 0);
-        g.write32(ring + 28, 0);
-        if (kind === "headwb") {
-          this.vfWrite(v, E1000_TDWBAH(0), Math.floor(bad / TWO32));
-          this.vfWrite(v, E1000_TDWBAL(0), ((bad % TWO32) & ~3) | E1000_TX_HEAD_WB_ENABLE);
-        }
-        this.vfWrite(v, E1000_TXDCTL(0), ctl | E1000_TXDCTL_QUEUE_ENABLE);
-      });
-      this.deviceStep(`${what}: doorbell`, [], () => this.vfWrite(v, E1000_TDT(0), 2));
-      this.deviceStep(`${what}: clean up`, [v.guest], () => {
-        this.vfWrite(v, E1000_TDWBAL(0), 0);
-        this.vfWrite(v, E1000_TDWBAH(0), 0);
-      });
+      return;
     }
+    // "tx": a frame over two buffers, the second mapped at a bad address (a sane header from the
+    // first); "headwb": a sane frame, and TX head write-back to a bad address
+    const { rings } = this.hostileRings(v, (L, a) => (kind === "tx" && a === L.txBufs[0]! + L.stride ? bad : a));
+    this.deviceStep(`${what}: program`, [v.guest], () => {
+      up(rings.setupTx(0));
+      const len = kind === "tx" ? HOSTILE_BUF + 1 + rng.int(1400) : 60;
+      if (!rings.xmit(this.toNowhere(v, len), len)) this.fail(`${what}: xmit refused`);
+      if (kind === "headwb") {
+        this.vfWrite(v, E1000_TDWBAH(0), Math.floor(bad / TWO32));
+        this.vfWrite(v, E1000_TDWBAL(0), ((bad % TWO32) & ~3) | E1000_TX_HEAD_WB_ENABLE);
+      }
+    });
+    this.deviceStep(`${what}: doorbell`, [], () => rings.kickQueue(0));
+    this.deviceStep(`${what}: clean up`, [v.guest], () => {
+      this.vfWrite(v, E1000_TDWBAL(0), 0);
+      this.vfWrite(v, E1000_TDWBAH(0), 0);
+    });
   }
 
   /* ------------------------------------------------------------ whole-state checks */

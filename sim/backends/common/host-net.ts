@@ -10,7 +10,9 @@
  * (Xen's vif-route / a proxy-ARP router) because the NIC model has no unicast-promiscuous mode to let
  * a bridge see frames for guest MACs; the forwarding cost charged is the bridge's either way.
  *
- * The PF uses pass-through DMA translation (iommu=pt): DMA addresses are host physical.
+ * The PF's queues are driven by the igb ring driver (src/vf-driver/rings.ts); received frames are
+ * copied out of their buffers into its scratch buffer. The PF uses pass-through DMA translation
+ * (iommu=pt): DMA addresses are host physical.
  * When a PF TX ring is full, frames wait in a qdisc (pfifo, 1000 frames, as txqueuelen) and are
  * handed to the ring when the NAPI poll of that queue has reclaimed descriptors.
  */
@@ -23,7 +25,9 @@ import { NAPI_BUDGET } from "../../model/guest-kernel.js";
 import type { Ledger } from "../../model/ledger.js";
 import type { CaptureSet } from "../../model/capture.js";
 import { P, parse, vmMac, vmOfIp, HOST_MAC } from "../../traffic/packets.js";
-import { IgbQueue, igbQueueBytes, igbQueueLayout, type RegPort } from "./igb-queue.js";
+import { IgbRings, type RegPort } from "../../../src/vf-driver/rings.js";
+import { dmaBytesNeeded, planDma } from "../../../src/vf-driver/dma-layout.js";
+import { IovError } from "../../../src/errors.js";
 import { HOST_DEST_BASE, HOST_DEVICE_VECTOR, GUEST_DATA_BASE } from "../types.js";
 import type { Workers } from "../../model/cpu.js";
 import type { TimeCostsNs } from "../../costs.js";
@@ -108,7 +112,8 @@ class PfNapi implements WorkerBody, HostCtx {
 }
 
 export class HostNet {
-  readonly queues: IgbQueue[] = [];
+  readonly rings: IgbRings;
+  readonly nQueues: number;
   readonly ports: GuestPort[] = [];
   private readonly napis: PfNapi[] = [];
   private readonly qdiscs: Qdisc[] = [];
@@ -141,6 +146,7 @@ export class HostNet {
     const nic = platform.nic;
     const bar = fnBarHpa(0, 0);
     this.regs = { write32: (o, v) => platform.memWrite(bar + o, 4, v), read32: (o) => platform.memRead(bar + o, 4) };
+    this.nQueues = nQueues;
     this.dropQdisc = ledger.reason("host:qdisc-full");
     this.dropNoRoute = ledger.reason("host:no-route");
     this.dropNoPort = ledger.reason("host:no-port");
@@ -148,12 +154,10 @@ export class HostNet {
     platform.iommu.setPassThrough(nic.requesterId("pf"));
     nic.setMacFilters("pf", [HOST_MAC]);
     if (bufSize > 1522) nic.setMaxFrame("pf", bufSize);
-    const qBytes = igbQueueBytes(entries, bufSize);
     const toHpa = { map: (gpa: number) => mem.gpaToHpa(gpa), unmap: () => undefined };
     const r = this.regs;
+    this.rings = new IgbRings(mem, r, { txCount: entries, rxCount: entries, bufSize, dma: toHpa });
     for (let q = 0; q < nQueues; q++) {
-      const L = igbQueueLayout(q, GUEST_DATA_BASE + q * qBytes, entries, bufSize, bufSize);
-      this.queues.push(new IgbQueue(mem, r, L, toHpa));
       this.qdiscs.push(new Qdisc());
       const napi = new PfNapi(this, q);
       napi.worker = workers.add(`host.napi${q}`, cores[q % cores.length]!, napi);
@@ -169,7 +173,8 @@ export class HostNet {
     }
     r.write32(E1000_IVAR_MISC, nQueues | E1000_IVAR_VALID);
     nic.setMsixControl("pf", true, false);
-    for (const q of this.queues) q.up();
+    const err = this.rings.setup(planDma(GUEST_DATA_BASE, nQueues, entries, entries, bufSize), nQueues);
+    if (err !== null) throw new IovError("EIO", `PF rings: ${err}`);
     const mask = (1 << nQueues) - 1;
     r.write32(E1000_EIAC, mask);
     r.write32(E1000_EIAM, mask);
@@ -178,21 +183,21 @@ export class HostNet {
 
   /** Bytes of host memory the PF queues need (from GUEST_DATA_BASE). */
   static bytesFor(nQueues: number, entries: number, bufSize: number): number {
-    return nQueues * igbQueueBytes(entries, bufSize);
+    return dmaBytesNeeded(GUEST_DATA_BASE, nQueues, entries, entries, bufSize);
   }
 
   /** The PF TX queue a worker on host core `core` uses (XPS: one queue per core). */
   txqFor(core: number): number {
-    return core % this.queues.length;
+    return core % this.nQueues;
   }
 
   /** @internal NAPI poll of PF queue q: reclaim TX, feed the qdisc, receive up to budget frames. */
   pollQueue(n: PfNapi, budget: number): number {
-    const q = this.queues[n.txq]!;
-    n.meter.ns += q.cleanTx() * this.c.txCleanNs;
-    this.drainQdisc(n.txq, n);
+    const q = n.txq;
+    n.meter.ns += this.rings.reclaimQueue(q) * this.c.txCleanNs;
+    this.drainQdisc(q, n);
     this.ctxRx.ctx = n;
-    const got = q.rxPoll(budget, this.onFrame);
+    const got = this.rings.pollCopy(1 << q, budget, this.onFrame);
     this.ctxRx.ctx = undefined;
     return got;
   }
@@ -205,13 +210,13 @@ export class HostNet {
 
   private drainQdisc(txq: number, ctx: HostCtx): void {
     const qd = this.qdiscs[txq]!;
-    const q = this.queues[txq]!;
+    const rings = this.rings;
     const pool = this.platform.pool;
-    while (qd.count > 0 && q.txFree > 0) {
+    while (qd.count > 0 && rings.txFree(txq) > 0) {
       const s = qd.slots[qd.head]!;
       qd.head = (qd.head + 1) % QDISC_LEN;
       qd.count--;
-      q.xmit(pool.buf(s), pool.len(s));
+      rings.xmit(pool.buf(s), pool.len(s), txq);
       ctx.meter.ns += this.c.txNs;
       this.dirty[txq] = 1;
       pool.release(s);
@@ -221,10 +226,10 @@ export class HostNet {
   /** A frame for the wire, from host context `ctx`. */
   toWire(buf: Uint8Array, len: number, ctx: HostCtx): void {
     const txq = ctx.txq;
-    const q = this.queues[txq]!;
+    const rings = this.rings;
     const qd = this.qdiscs[txq]!;
-    if (qd.count === 0 && (q.txFree > 0 || q.cleanTx() > 0)) {
-      q.xmit(buf, len);
+    if (qd.count === 0 && (rings.txFree(txq) > 0 || rings.reclaimQueue(txq) > 0)) {
+      rings.xmit(buf, len, txq);
       ctx.meter.ns += this.c.txNs;
       this.dirty[txq] = 1;
       return;
@@ -261,7 +266,7 @@ export class HostNet {
       if (this.dirty[q] === 0) continue;
       this.dirty[q] = 0;
       ctx.meter.ns += this.c.doorbellNs;
-      this.queues[q]!.flush();
+      this.rings.kickQueue(q);
     }
   }
 
@@ -307,9 +312,7 @@ export class HostNet {
 
   counters(): Record<string, number> {
     let polls = 0;
-    let doorbells = 0;
     for (const n of this.napis) polls += n.polls;
-    for (const q of this.queues) doorbells += q.doorbells;
-    return { hostForwarded: this.forwarded, hostNapiPolls: polls, hostDoorbells: doorbells };
+    return { hostForwarded: this.forwarded, hostNapiPolls: polls, hostDoorbells: this.rings.counters.txDoorbells };
   }
 }

@@ -12,7 +12,8 @@ import { ExitLedger } from "../../model/cpu.js";
 import { GuestKernel } from "../../model/guest-kernel.js";
 import { fnBarHpa, VF_IRTE_BASE, VF_IRTE_STRIDE } from "../../model/platform.js";
 import { vmMac } from "../../traffic/packets.js";
-import { STATIC_MAPPING, igbQueueBytes, igbQueueLayout, type DmaMapper, type RegPort } from "../common/igb-queue.js";
+import { IDENTITY_DMA, type DmaMapper, type RegPort } from "../../../src/vf-driver/rings.js";
+import { dmaBytesNeeded, planDma } from "../../../src/vf-driver/dma-layout.js";
 import {
   GUEST_BAR_GPA,
   GUEST_BAR_SIZE,
@@ -44,7 +45,7 @@ export function buildSriov(ctx: BackendContext): BackendInstance {
   const entries = p.host.ringEntries;
   const bufSize = rxBufferFor(ctx.maxFrame);
   const stride = Math.max(s.bufferStride, bufSize);
-  const ram = guestRamFor(igbQueueBytes(entries, stride));
+  const ram = guestRamFor(dmaBytesNeeded(GUEST_DATA_BASE, 1, entries, entries, bufSize, stride));
   const kernels: GuestKernel[] = [];
   const guests: Guest[] = [];
   const nics: VfGuestNic[] = [];
@@ -65,9 +66,9 @@ export function buildSriov(ctx: BackendContext): BackendInstance {
       write32: (off, v) => g.mmioWrite(GUEST_BAR_GPA + off, 4, v),
       read32: (off) => g.mmioRead(GUEST_BAR_GPA + off, 4),
     };
-    const layout = igbQueueLayout(0, GUEST_DATA_BASE, entries, bufSize, stride);
-    let mapper: DmaMapper = STATIC_MAPPING;
-    const vnic = new VfGuestNic(g, regs, layout, { map: (gpa, len) => mapper.map(gpa, len), unmap: (iova, len) => mapper.unmap(iova, len) }, vfCosts, () => platform.engine.now, ctx.capture, `vf${i}`);
+    const layout = planDma(GUEST_DATA_BASE, 1, entries, entries, bufSize, stride);
+    let mapper: DmaMapper = IDENTITY_DMA;
+    const vnic = new VfGuestNic(g, regs, layout, entries, bufSize, { map: (gpa, len) => mapper.map(gpa, len), unmap: (iova, len) => mapper.unmap(iova, len) }, vfCosts, () => platform.engine.now, ctx.capture, `vf${i}`);
     if (s.mapping !== "static") {
       const m = new PerDmaMapper(iommu, did, g, vnic.meter, mapCosts, s.mapping === "strict" ? 1 : s.deferredBatch);
       mappers.push(m);
@@ -122,7 +123,7 @@ export function buildSriov(ctx: BackendContext): BackendInstance {
       let maps = 0;
       let unmaps = 0;
       let invalidations = 0;
-      for (const n of nics) doorbells += n.q.doorbells;
+      for (const n of nics) doorbells += n.rings.counters.txDoorbells;
       for (const m of mappers) {
         maps += m.maps;
         unmaps += m.unmaps;

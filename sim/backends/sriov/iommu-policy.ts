@@ -2,7 +2,7 @@
  * DMA mapping policies of the software that programs a VF's DMA (the DMA API under the driver):
  *
  * - static: the guest's RAM is mapped once (VFIO maps all guest memory at start); IOVA = GPA; no
- *   per-packet IOMMU work. (STATIC_MAPPING in common/igb-queue.ts.)
+ *   per-packet IOMMU work (IDENTITY_DMA in src/vf-driver/rings.ts).
  * - strict: every buffer is mapped right before its DMA and unmapped right after, and each unmap
  *   invalidates the IOTLB through the queued-invalidation interface (a page-selective IOTLB
  *   descriptor plus a wait descriptor whose status write the CPU spins on) before the IOVA is reused
@@ -21,7 +21,7 @@ import type { IommuHost } from "../../../src/hypervisor-glue/iommu/host.js";
 import { PAGE_4K } from "../../../src/hypervisor-glue/iommu/defs.js";
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import type { CostMeter } from "../../model/cpu.js";
-import type { DmaMapper } from "../common/igb-queue.js";
+import type { DmaMapper } from "../../../src/vf-driver/rings.js";
 
 export type MappingPolicy = "static" | "strict" | "deferred";
 export const MAPPING_POLICIES: readonly MappingPolicy[] = ["static", "strict", "deferred"];

@@ -93,10 +93,11 @@ describe("DMA faults", () => {
         nic.setMaxFrame(1, 9000);
         tr.refuse = (rid, iova, _l, write) =>
           rid === RID_B && ((refuseRing && write && iova < b.rxBufs) || (iova >= b.rxBufs && badPages.includes(Math.floor((iova - b.rxBufs) / PAGE_SIZE))));
-        const before = snapshot(mem, b.rxRing, 16 * 16 + 16 * 1024 * 2);
+        const span = b.rxBufs + 16 * 1024 - b.rxRing; // the RX ring up to the end of the RX buffers
+        const before = snapshot(mem, b.rxRing, span);
         const f = frame(MAC_B, REMOTE, len, { seed: len });
         nic.wireRx(f);
-        const after = snapshot(mem, b.rxRing, 16 * 16 + 16 * 1024 * 2);
+        const after = snapshot(mem, b.rxRing, span);
         const st = nic.stats(1);
         if (st.rxPackets === 1) {
           const got = b.receive();

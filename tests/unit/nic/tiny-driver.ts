@@ -1,48 +1,29 @@
 /**
- * A test-local driver: brings queues up through BAR0 writes, writes descriptors and buffers into
- * PhysMem (identity translation: IOVA = host address), bumps tails, and reads RX write-backs.
- * It reaches the NIC only through its MmioHandler, as a real driver would.
+ * A test driver for one queue pair of a NIC function: the igb ring driver (src/vf-driver/rings.ts)
+ * on host memory (PhysMem, identity DMA: IOVA = host address), reaching the NIC only through its
+ * MmioHandler, as a real driver would. On top, what the NIC's tests need to look at: `receive`
+ * reassembles frames that span RX buffers and reports each frame's write-back status and VLAN tag;
+ * `send` may ask for a VLAN tag to be inserted; `upMsix` routes the queue's causes to MSI-X vectors.
  */
 import type { PhysMem } from "../../../src/memory/physmem.js";
 import type { MmioHandler } from "../../../src/pcie/function.js";
 import type { MsiSink } from "../../../src/pcie/dma.js";
-import {
-  DESC_SIZE,
-  E1000_RXD_STAT_DD,
-  E1000_TXD_CMD_EOP,
-  E1000_TXD_CMD_RS,
-  E1000_TXD_CMD_VLE,
-  readRxDesc,
-  writeRxDesc,
-  writeTxDesc,
-} from "../../../src/nic/descriptors.js";
+import { E1000_RXD_STAT_EOP, RXD_SPECIAL, RXD_STATUS } from "../../../src/nic/descriptors.js";
 import {
   E1000_EIAC,
   E1000_EIMS,
   E1000_IVAR,
   E1000_IVAR_MISC,
   E1000_IVAR_VALID,
-  E1000_RDBAH,
-  E1000_RDBAL,
-  E1000_RDH,
-  E1000_RDLEN,
-  E1000_RDT,
-  E1000_RXDCTL,
-  E1000_RXDCTL_QUEUE_ENABLE,
-  E1000_SRRCTL,
-  E1000_TDBAH,
-  E1000_TDBAL,
   E1000_TDH,
-  E1000_TDLEN,
-  E1000_TDT,
-  E1000_TXDCTL,
-  E1000_TXDCTL_QUEUE_ENABLE,
   PCI_MSIX_ENTRY_DATA,
   PCI_MSIX_ENTRY_LOWER_ADDR,
   PCI_MSIX_ENTRY_SIZE,
   PCI_MSIX_ENTRY_UPPER_ADDR,
   PCI_MSIX_ENTRY_VECTOR_CTRL,
 } from "../../../src/nic/regs.js";
+import { planDma } from "../../../src/vf-driver/dma-layout.js";
+import { IgbRings, hostMemory } from "../../../src/vf-driver/rings.js";
 
 export interface RxFrame {
   bytes: Uint8Array;
@@ -58,12 +39,12 @@ export class RecordingMsi implements MsiSink {
 }
 
 export class TinyDriver {
+  readonly rings: IgbRings;
+  /** Queue q's rings and first buffers (buffer i at + i × bufSize). */
   readonly txRing: number;
   readonly rxRing: number;
   readonly txBufs: number;
   readonly rxBufs: number;
-  txTail = 0;
-  rxNext = 0;
 
   constructor(
     readonly mmio: MmioHandler,
@@ -74,10 +55,14 @@ export class TinyDriver {
     readonly q = 0,
     readonly msixBar = 3,
   ) {
-    this.txRing = base;
-    this.rxRing = base + count * DESC_SIZE;
-    this.txBufs = base + 2 * count * DESC_SIZE;
-    this.rxBufs = this.txBufs + count * bufSize;
+    // Queue pairs 0..q in the layout; only q's is brought up.
+    const L = planDma(base, q + 1, count, count, bufSize);
+    this.txRing = L.txRing[q]!;
+    this.rxRing = L.rxRing[q]!;
+    this.txBufs = L.txBufs[q]!;
+    this.rxBufs = L.rxBufs[q]!;
+    this.rings = new IgbRings(hostMemory(mem), { read32: (o) => this.r(o), write32: (o, v) => this.w(o, v) }, { txCount: count, rxCount: count, bufSize, rxChains: true });
+    this.check(this.rings.attach(L, q + 1));
   }
 
   w(off: number, v: number): void {
@@ -87,28 +72,16 @@ export class TinyDriver {
     return this.mmio.mmioRead(0, off, 4);
   }
 
+  private check(err: string | null): void {
+    if (err !== null) throw new Error(err);
+  }
+
   upTx(): void {
-    const q = this.q;
-    this.w(E1000_TDBAL(q), this.txRing % 2 ** 32);
-    this.w(E1000_TDBAH(q), Math.floor(this.txRing / 2 ** 32));
-    this.w(E1000_TDLEN(q), this.count * DESC_SIZE);
-    this.w(E1000_TDH(q), 0);
-    this.w(E1000_TDT(q), 0);
-    this.w(E1000_TXDCTL(q), E1000_TXDCTL_QUEUE_ENABLE);
-    this.txTail = 0;
+    this.check(this.rings.setupTx(this.q));
   }
 
   upRx(): void {
-    const q = this.q;
-    this.w(E1000_RDBAL(q), this.rxRing % 2 ** 32);
-    this.w(E1000_RDBAH(q), Math.floor(this.rxRing / 2 ** 32));
-    this.w(E1000_RDLEN(q), this.count * DESC_SIZE);
-    this.w(E1000_SRRCTL(q), this.bufSize / 1024);
-    this.w(E1000_RDH(q), 0);
-    for (let i = 0; i < this.count; i++) writeRxDesc(this.mem, this.rxRing + i * DESC_SIZE, this.rxBufs + i * this.bufSize);
-    this.w(E1000_RXDCTL(q), E1000_RXDCTL_QUEUE_ENABLE);
-    this.w(E1000_RDT(q), this.count - 1);
-    this.rxNext = 0;
+    this.check(this.rings.setupRx(this.q));
   }
 
   /** Route queue q's RX cause to vector rxVec, TX to txVec, misc to miscVec; program and unmask the MSI-X entries. */
@@ -131,53 +104,43 @@ export class TinyDriver {
     this.w(E1000_EIMS, mask);
   }
 
-  /** Queue one frame (one or more descriptors) without bumping the tail. */
-  queue(frame: Uint8Array, opts: { vlan?: number; split?: number } = {}): void {
-    const parts = opts.split ?? 1;
-    const per = Math.ceil(frame.length / parts);
-    for (let p = 0, off = 0; p < parts; p++) {
-      const n = Math.min(per, frame.length - off);
-      const buf = this.txBufs + this.txTail * this.bufSize;
-      this.mem.writeFrom(buf, frame, off, n);
-      const last = p === parts - 1;
-      const cmd = (last ? E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS : 0) | (last && opts.vlan !== undefined ? E1000_TXD_CMD_VLE : 0);
-      writeTxDesc(this.mem, this.txRing + this.txTail * DESC_SIZE, { addr: buf, len: n, cmd, vlan: opts.vlan ?? 0 });
-      this.txTail = (this.txTail + 1) % this.count;
-      off += n;
-    }
+  /** Queue one frame (one descriptor per buffer it needs; VLE and the tag when `vlan` is given) without ringing the doorbell. */
+  queue(frame: Uint8Array, opts: { vlan?: number } = {}): void {
+    if (!this.rings.xmit(frame, frame.length, this.q, opts.vlan ?? -1)) throw new Error(`TX queue ${this.q} refused a ${frame.length}-byte frame`);
   }
+  /** Ring the doorbell, then reclaim what the device completed. */
   bump(): void {
-    this.w(E1000_TDT(this.q), this.txTail);
+    this.rings.kickQueue(this.q);
+    this.rings.reclaimQueue(this.q);
   }
-  send(frame: Uint8Array, opts: { vlan?: number; split?: number } = {}): void {
+  send(frame: Uint8Array, opts: { vlan?: number } = {}): void {
     this.queue(frame, opts);
     this.bump();
   }
+  /** Next TX descriptor to fill (the tail the next doorbell writes). */
+  get txTail(): number {
+    return this.rings.txNextToUse(this.q);
+  }
 
-  /** Completed RX frames (descriptors with DD), re-posting their buffers. */
+  /** Completed RX frames, reassembled from their buffers, with the status and VLAN tag of their last descriptor. */
   receive(): RxFrame[] {
     const out: RxFrame[] = [];
     let parts: Uint8Array[] = [];
-    for (;;) {
-      const at = this.rxRing + this.rxNext * DESC_SIZE;
-      const d = readRxDesc(this.mem, at);
-      if ((d.status & E1000_RXD_STAT_DD) === 0) break;
-      parts.push(this.mem.read(d.addr, d.len));
-      if ((d.status & 0x02) !== 0) {
-        const len = parts.reduce((a, p) => a + p.length, 0);
-        const bytes = new Uint8Array(len);
-        let o = 0;
-        for (const p of parts) {
-          bytes.set(p, o);
-          o += p.length;
-        }
-        out.push({ bytes, status: d.status, vlan: d.vlan });
-        parts = [];
+    const mem = this.mem;
+    const take = (addr: number, len: number, desc: number): void => {
+      parts.push(mem.read(addr, len));
+      const status = mem.read8(desc + RXD_STATUS);
+      if ((status & E1000_RXD_STAT_EOP) === 0) return;
+      const bytes = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+      let o = 0;
+      for (const p of parts) {
+        bytes.set(p, o);
+        o += p.length;
       }
-      writeRxDesc(this.mem, at, this.rxBufs + this.rxNext * this.bufSize);
-      this.w(E1000_RDT(this.q), this.rxNext);
-      this.rxNext = (this.rxNext + 1) % this.count;
-    }
+      out.push({ bytes, status, vlan: mem.read16(desc + RXD_SPECIAL) });
+      parts = [];
+    };
+    while (this.rings.poll(1 << this.q, this.count, take) > 0);
     return out;
   }
 

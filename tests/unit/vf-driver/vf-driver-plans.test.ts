@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { DESC_SIZE } from "../../../src/nic/descriptors.js";
 import { isMulticastMac } from "../../../src/nic/port-config.js";
-import { BUF_ALIGN, RING_ALIGN, planDma } from "../../../src/vf-driver/dma-layout.js";
+import { PAGE_ALIGN, RING_ALIGN, planDma } from "../../../src/vf-driver/dma-layout.js";
 import { isLocallyAdministered, isUsableUnicast, localMacCandidate, macSeed } from "../../../src/vf-driver/mac.js";
 import { planVectors, vectorMask } from "../../../src/vf-driver/vector-plan.js";
 
@@ -41,7 +41,7 @@ describe("vector plan", () => {
 });
 
 describe("DMA layout", () => {
-  it("rings 128-byte aligned, buffers page aligned, nothing overlaps, all inside [base, end)", () => {
+  it("rings on their own pages, buffers from a page at `stride`, nothing overlaps, all inside [base, end)", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 2 ** 40 }),
@@ -49,15 +49,22 @@ describe("DMA layout", () => {
         fc.integer({ min: 1, max: 64 }).map((n) => 8 * n),
         fc.integer({ min: 1, max: 64 }).map((n) => 8 * n),
         fc.integer({ min: 1, max: 16 }).map((n) => 1024 * n),
-        (base, queues, tx, rx, bs) => {
-          const L = planDma(base, queues, tx, rx, bs);
+        fc.integer({ min: 0, max: 3 }),
+        (base, queues, tx, rx, bs, wider) => {
+          const stride = bs + wider * 2048;
+          const L = planDma(base, queues, tx, rx, bs, stride);
+          expect(L.stride).toBe(stride);
           const spans: Array<[number, number]> = [];
           for (let q = 0; q < queues; q++) {
+            expect(L.txRing[q]! % PAGE_ALIGN).toBe(0);
+            expect(L.rxRing[q]! % PAGE_ALIGN).toBe(0);
             expect(L.txRing[q]! % RING_ALIGN).toBe(0);
-            expect(L.rxRing[q]! % RING_ALIGN).toBe(0);
-            expect(L.txBufs[q]! % BUF_ALIGN).toBe(0);
-            spans.push([L.txRing[q]!, L.txRing[q]! + tx * DESC_SIZE], [L.rxRing[q]!, L.rxRing[q]! + rx * DESC_SIZE]);
-            spans.push([L.txBufs[q]!, L.txBufs[q]! + tx * bs], [L.rxBufs[q]!, L.rxBufs[q]! + rx * bs]);
+            expect(L.txBufs[q]! % PAGE_ALIGN).toBe(0);
+            // a ring's pages hold nothing else
+            spans.push([L.txRing[q]!, L.txRing[q]! + Math.ceil((tx * DESC_SIZE) / PAGE_ALIGN) * PAGE_ALIGN]);
+            spans.push([L.rxRing[q]!, L.rxRing[q]! + Math.ceil((rx * DESC_SIZE) / PAGE_ALIGN) * PAGE_ALIGN]);
+            for (let i = 0; i < tx; i++) spans.push([L.txBufs[q]! + i * stride, L.txBufs[q]! + i * stride + bs]);
+            for (let i = 0; i < rx; i++) spans.push([L.rxBufs[q]! + i * stride, L.rxBufs[q]! + i * stride + bs]);
           }
           spans.sort((x, y) => x[0] - y[0]);
           expect(spans[0]![0]).toBeGreaterThanOrEqual(base);

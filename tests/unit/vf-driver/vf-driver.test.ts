@@ -437,8 +437,10 @@ describe("VF driver data path", () => {
   it("write-backs it cannot trust are counted, skipped and re-posted, never handed up", () => {
     const { host, b, got } = pair();
     const g = host.guests[1]!;
-    const ring = planDma(DMA_GPA, 1, 64, 64, 2048).rxRing[0]!;
+    const L = planDma(DMA_GPA, 1, 64, 64, 2048);
+    const ring = L.rxRing[0]!;
     const wb = (i: number, len: number, status: number): void => {
+      g.write64n(ring + 16 * i, 0xbad0_0000); // a device may write anything here too
       g.write16(ring + 16 * i + 8, len);
       g.write8(ring + 16 * i + 12, status);
     };
@@ -451,10 +453,11 @@ describe("VF driver data path", () => {
     expect(seen).toEqual([]);
     expect(got).toEqual([]);
     expect(b.counters.rxErrors).toBe(3);
-    // Re-posted with the driver's own buffer addresses, DD clear; RDT behind them.
-    for (let i = 0; i < 4; i++) {
+    // A buffer posted for each descriptor taken, at next_to_use (slot 63, left empty at setup, then
+    // 0..2), with the driver's own addresses and DD clear; RDT = next_to_use.
+    for (const i of [63, 0, 1, 2]) {
       expect(g.read8(ring + 16 * i + 12)).toBe(0);
-      expect(g.read64n(ring + 16 * i)).toBe(planDma(DMA_GPA, 1, 64, 64, 2048).rxBufs[0]! + i * 2048);
+      expect(g.read64n(ring + 16 * i)).toBe(L.rxBufs[0]! + i * 2048);
     }
     expect(host.nic.vfMmio(1).mmioRead(0, E1000_RDT(0), 4)).toBe(3);
   });
