@@ -16,12 +16,11 @@ import { Ledger } from "./model/ledger.js";
 import { Platform } from "./model/platform.js";
 import { WindowStats } from "./model/window.js";
 import type { BackendContext, BackendInstance, CoreSet } from "./backends/types.js";
-import { buildSriov, sriovWireMac } from "./backends/sriov/backend.js";
+import { buildSriov } from "./backends/sriov/backend.js";
 import { buildXenPv } from "./backends/xen/backend.js";
 import { buildVirtio } from "./backends/virtio/backend.js";
 import { buildE1000 } from "./backends/e1000/backend.js";
-import { HOST_MAC } from "./traffic/packets.js";
-import { BornTable } from "./traffic/packets.js";
+import { BornTable, vmMac } from "./traffic/packets.js";
 import { buildTraffic, maxFrameOf, PcapFrames } from "./traffic.js";
 import type { BackendName, RunParams } from "./params.js";
 
@@ -105,9 +104,7 @@ function frameBytesOf(t: RunParams["traffic"]): number {
   }
 }
 
-function wireMacFor(backend: BackendName): (vm: number) => number {
-  return backend === "sriov" ? sriovWireMac : () => HOST_MAC;
-}
+
 
 function buildBackend(ctx: BackendContext): BackendInstance {
   switch (ctx.p.backend) {
@@ -198,7 +195,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     stackRxNs: t.guestStackRxPerPacket,
     pureAckNs: t.tcpPureAckPerPacket,
     copyNsPerByte,
-    wireDstMac: wireMacFor(backend),
+    wireDstMac: vmMac,
     toHost: (slot) => platform.toHost(slot),
     wireInFreeAt: () => platform.wireInFreeAt,
     pool: platform.pool,

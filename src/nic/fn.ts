@@ -12,7 +12,7 @@ import { DEFAULT_MAX_RX_FRAME } from "./frame.js";
 import { TokenBucket } from "./rate.js";
 import type { MmioLayout, RegFileDef, RegHookSink } from "./regfile.js";
 import { MmioRegs } from "./regfile.js";
-import { MAX_EICR_VECTORS, MSIX_ENTRY_REGS, MSIX_PBA_REGS, NIC_EITR_REGS, NIC_FN_REGS, NIC_IVAR_REGS, NIC_RXQ_REGS, NIC_TXQ_REGS } from "./regs.js";
+import { MAX_EICR_VECTORS, MSIX_ENTRY_REGS, MSIX_PBA_REGS, NIC_EITR_REGS, NIC_FN_REGS, NIC_IVAR_REGS, NIC_PF_REGS, NIC_RXQ_REGS, NIC_TXQ_REGS } from "./regs.js";
 
 /** Exact unicast filters per function (igb has 24 RAR entries shared; the model gives each pool 16 + the admin MAC). */
 export const MAX_UC_FILTERS = 17;
@@ -41,6 +41,8 @@ export class NicFunction {
 
   // register slots the data plane reads
   readonly sCtrl: number;
+  /** RCTL (PF only; −1 for a VF). */
+  readonly sRctl: number;
   readonly sEicr: number;
   readonly sEims: number;
   readonly sEiac: number;
@@ -122,6 +124,7 @@ export class NicFunction {
     this.msix = new MmioRegs(msix, sink, index);
     const s = (def: RegFileDef, key: string, i = 0): number => bar0.slot(def, key, i);
     this.sCtrl = s(NIC_FN_REGS, "CTRL");
+    this.sRctl = index === 0 ? s(NIC_PF_REGS, "RCTL") : -1;
     this.sEicr = s(NIC_FN_REGS, "EICR");
     this.sEims = s(NIC_FN_REGS, "EIMS");
     this.sEiac = s(NIC_FN_REGS, "EIAC");

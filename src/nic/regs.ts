@@ -92,6 +92,9 @@ export const MAX_VFS = 256;
 export const E1000_CTRL_EXT = 0x00018;
 export const E1000_CTRL_EXT_PFRSTD = 0x00004000; // PF reset done: RSTD in every VF mailbox
 export const E1000_ICR = 0x000c0; // Interrupt Cause Read (read to clear; "other" causes)
+export const E1000_RCTL = 0x00100; // Receive Control (PF)
+export const E1000_RCTL_UPE = 0x00000008; // unicast promiscuous
+export const E1000_RCTL_MPE = 0x00000010; // multicast promiscuous
 export const E1000_ICS = 0x000c8; // Interrupt Cause Set
 export const E1000_IMS = 0x000d0; // Interrupt Mask Set / Read
 export const E1000_IMC = 0x000d8; // Interrupt Mask Clear
@@ -222,12 +225,17 @@ export const NIC_VFSTATS_REGS = defineRegFile("vfstats", 0x44, {
 export const VFSTATS_BASE = 0x00f10;
 
 /** PF-only registers at their igb offsets. */
-export const NIC_PF_REGS = defineRegFile("pf", 0x100, {
+export const NIC_PF_REGS = defineRegFile("pf", 0x104, {
   ICR: reg(E1000_ICR, 4, { fields: { LSC: bit(2), VMMB: bit(8) }, desc: "other causes; read to clear" }),
   ICS: reg(E1000_ICS, 4, { desc: "write 1 to raise an ICR cause" }),
   IMS: reg(E1000_IMS, 4, { desc: "write 1 to enable an ICR cause; reads the mask" }),
   IMC: reg(E1000_IMC, 4, { desc: "write 1 to disable an ICR cause" }),
   CTRL_EXT: reg(E1000_CTRL_EXT, 4, { rw: E1000_CTRL_EXT_PFRSTD, fields: { PFRSTD: bit(14) } }),
+  RCTL: reg(E1000_RCTL, 4, {
+    rw: E1000_RCTL_UPE | E1000_RCTL_MPE,
+    fields: { UPE: bit(3), MPE: bit(4) },
+    desc: "Receive Control: UPE takes unicast from the wire that no function's filter matched into the PF (default pool), MPE every multicast (what a driver sets for IFF_PROMISC, e.g. under a software bridge)",
+  }),
 });
 
 /** One MSI-X table entry (PCI_MSIX_ENTRY_*), 16 bytes per vector from the table offset. */

@@ -7,10 +7,11 @@
  *   priority-tagged frames and 802.1Q frames whose VID is in its VLAN filter. So a frame for another
  *   VLAN never reaches a VF.
  * - unicast: the functions whose exact filters (admin MAC + MACs added through the mailbox) hold the
- *   destination; when none does, the frame goes to the uplink (unknown unicast; from the wire it is
- *   dropped and counted as unmatched).
+ *   destination; when none does, the frame goes to the uplink (unknown unicast), or, from the wire,
+ *   to the PF if its RCTL.UPE (unicast promiscuous) is set, else it is dropped and counted as unmatched.
  * - broadcast: every member function; multicast: members whose multicast list holds the address or
- *   that are in all-multicast mode. Both also go to the uplink when they came from a function.
+ *   that are in all-multicast mode (the PF also with RCTL.MPE). Both also go to the uplink when they
+ *   came from a function.
  * - never back to the sender; function-to-function frames never touch the wire (VMDq loopback is
  *   always on: DTXSWC.VMDQ_LOOPBACK_EN).
  * - a VF whose link is down (state disable, or auto while the wire is down) drops what it would
@@ -21,7 +22,7 @@ import { LINK_AUTO, LINK_DISABLE } from "./fn.js";
 import { C_DROP_LINK_DOWN, C_RX_DROPPED } from "./counters.js";
 import { be16At, macHiAt, macLoAt, ETH_TYPE_OFF, VLAN_HLEN, VLAN_VID_MASK } from "./frame.js";
 import { ETH_P_8021AD, ETH_P_8021Q } from "./port-config.js";
-import { E1000_CTRL_VME } from "./regs.js";
+import { E1000_CTRL_VME, E1000_RCTL_MPE, E1000_RCTL_UPE } from "./regs.js";
 
 /** Frames leaving on the wire: bytes buf[off..off+len) are valid only during the call. */
 export type UplinkFn = (buf: Uint8Array, off: number, len: number) => void;
@@ -165,12 +166,19 @@ export class Veb {
         local++;
         this.offer(f, buf, start, len, tpid, loopback);
       }
+      if (local === 0 && src === undefined) {
+        const pf = fns[0]!;
+        if ((pf.regs.vals[pf.sRctl]! & E1000_RCTL_UPE) !== 0 && member(pf, tpid, vid)) {
+          local++;
+          this.offer(pf, buf, start, len, tpid, loopback);
+        }
+      }
     } else {
       const n = this.ports;
       for (let i = 0; i < n; i++) {
         const f = fns[i]!;
         if (f === src || !f.active || !member(f, tpid, vid)) continue;
-        if (!bcast && !f.allMulti && !f.mcHas(dHi, dLo)) continue;
+        if (!bcast && !f.allMulti && !f.mcHas(dHi, dLo) && !(i === 0 && (f.regs.vals[f.sRctl]! & E1000_RCTL_MPE) !== 0)) continue;
         local++;
         this.offer(f, buf, start, len, tpid, loopback);
       }

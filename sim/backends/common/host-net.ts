@@ -4,11 +4,12 @@
  * own MSI-X vector, EITR-moderated), and the software switch between the PF and the guests' backend
  * ports (netback VIFs, taps).
  *
- * Forwarding: a frame from a guest port goes to the guest port owning its destination MAC, or else
- * out of the PF. Frames from the wire are addressed to the host's MAC (HOST_MAC) and forwarded to the
- * guest owning the destination IPv4 address, with the destination MAC rewritten: the host routes them
- * (Xen's vif-route / a proxy-ARP router) because the NIC model has no unicast-promiscuous mode to let
- * a bridge see frames for guest MACs; the forwarding cost charged is the bridge's either way.
+ * Forwarding is a bridge's (Xen's vif-bridge, a KVM host's tap on a Linux bridge): the PF is put in
+ * promiscuous mode as a bridge port is (RCTL.UPE | MPE, so the NIC hands the PF frames for the guests'
+ * MACs), and every frame goes to the port owning its destination MAC: a guest port, or else the PF
+ * (the uplink). The forwarding database holds each guest port's MAC; the peer's side is the uplink.
+ * Unicast from the wire for a MAC no port owns would be flooded by a real bridge; here it is counted
+ * as dropped ("host:unknown-mac"; the traffic never sends such frames).
  *
  * The PF's queues are driven by the igb ring driver (src/vf-driver/rings.ts); received frames are
  * copied out of their buffers into its scratch buffer. The PF uses pass-through DMA translation
@@ -17,14 +18,14 @@
  * handed to the ring when the NAPI poll of that queue has reclaimed descriptors.
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
-import { E1000_EIAC, E1000_EIAM, E1000_EIMS, E1000_EITR, E1000_IVAR, E1000_IVAR_MISC, E1000_IVAR_VALID, ivarRxShift, ivarTxShift } from "../../../src/nic/regs.js";
+import { E1000_EIAC, E1000_EIAM, E1000_EIMS, E1000_EITR, E1000_IVAR, E1000_IVAR_MISC, E1000_IVAR_VALID, E1000_RCTL, E1000_RCTL_MPE, E1000_RCTL_UPE, ivarRxShift, ivarTxShift } from "../../../src/nic/regs.js";
 import { CostMeter, type Core, type Worker, type WorkerBody } from "../../model/cpu.js";
 import type { Platform } from "../../model/platform.js";
 import { fnBarHpa } from "../../model/platform.js";
 import { NAPI_BUDGET } from "../../model/guest-kernel.js";
 import type { Ledger } from "../../model/ledger.js";
 import type { CaptureSet } from "../../model/capture.js";
-import { P, parse, vmMac, vmOfIp, HOST_MAC } from "../../traffic/packets.js";
+import { vmMac, HOST_MAC } from "../../traffic/packets.js";
 import { IgbRings, type RegPort } from "../../../src/vf-driver/rings.js";
 import { dmaBytesNeeded, planDma } from "../../../src/vf-driver/dma-layout.js";
 import { IovError } from "../../../src/errors.js";
@@ -120,8 +121,7 @@ export class HostNet {
   private readonly dirty: Uint8Array;
   private readonly regs: RegPort;
   private readonly dropQdisc: number;
-  private readonly dropNoRoute: number;
-  private readonly dropNoPort: number;
+  private readonly dropUnknownMac: number;
   private readonly ctxRx: { ctx: HostCtx | undefined } = { ctx: undefined };
   private readonly onFrame = (buf: Uint8Array, len: number): void => {
     const ctx = this.ctxRx.ctx!;
@@ -148,8 +148,7 @@ export class HostNet {
     this.regs = { write32: (o, v) => platform.memWrite(bar + o, 4, v), read32: (o) => platform.memRead(bar + o, 4) };
     this.nQueues = nQueues;
     this.dropQdisc = ledger.reason("host:qdisc-full");
-    this.dropNoRoute = ledger.reason("host:no-route");
-    this.dropNoPort = ledger.reason("host:no-port");
+    this.dropUnknownMac = ledger.reason("host:unknown-mac");
     this.dirty = new Uint8Array(nQueues);
     platform.iommu.setPassThrough(nic.requesterId("pf"));
     nic.setMacFilters("pf", [HOST_MAC]);
@@ -172,6 +171,8 @@ export class HostNet {
       r.write32(E1000_EITR(q), platform.eitrReg);
     }
     r.write32(E1000_IVAR_MISC, nQueues | E1000_IVAR_VALID);
+    // a bridge port is promiscuous (igb_set_rx_mode for IFF_PROMISC sets RCTL.UPE and MPE)
+    r.write32(E1000_RCTL, r.read32(E1000_RCTL) | E1000_RCTL_UPE | E1000_RCTL_MPE);
     nic.setMsixControl("pf", true, false);
     const err = this.rings.setup(planDma(GUEST_DATA_BASE, nQueues, entries, entries, bufSize), nQueues);
     if (err !== null) throw new IovError("EIO", `PF rings: ${err}`);
@@ -275,39 +276,33 @@ export class HostNet {
     ctx.meter.ns += this.c.forwardNs;
     this.forwarded++;
     this.capture?.frame("bridge", this.platform.engine.now, buf, len);
-    const dHi = (buf[0]! << 8) | buf[1]!;
-    const dLo = ((buf[2]! << 24) | (buf[3]! << 16) | (buf[4]! << 8) | buf[5]!) >>> 0;
-    const dst = dHi * 2 ** 32 + dLo - vmMac(0);
-    if (dst >= 0 && dst < this.ports.length && dst !== vm) {
+    const dst = this.portOf(buf);
+    if (dst >= 0 && dst !== vm) {
       this.ports[dst]!.deliver(buf, len, ctx);
       return;
     }
     this.toWire(buf, len, ctx);
   }
 
-  /** Route a frame from the wire to the guest owning its destination address. */
+  /** Bridge a frame from the wire (through the PF) to the guest port owning its destination MAC. */
   private fromWire(buf: Uint8Array, len: number, ctx: HostCtx): void {
     ctx.meter.ns += this.c.forwardNs;
     this.forwarded++;
-    if (!parse(buf, len)) {
-      this.ledger.drop(this.dropNoRoute);
-      return;
-    }
-    const vm = vmOfIp(P.dstIp);
-    if (vm < 0 || vm >= this.ports.length) {
-      this.ledger.drop(vm < 0 ? this.dropNoRoute : this.dropNoPort);
-      return;
-    }
-    const m = vmMac(vm);
-    const hi = Math.floor(m / 2 ** 32);
-    buf[0] = (hi >>> 8) & 0xff;
-    buf[1] = hi & 0xff;
-    buf[2] = (m >>> 24) & 0xff;
-    buf[3] = (m >>> 16) & 0xff;
-    buf[4] = (m >>> 8) & 0xff;
-    buf[5] = m & 0xff;
     this.capture?.frame("bridge", this.platform.engine.now, buf, len);
+    const vm = this.portOf(buf);
+    if (vm < 0) {
+      this.ledger.drop(this.dropUnknownMac);
+      return;
+    }
     this.ports[vm]!.deliver(buf, len, ctx);
+  }
+
+  /** The guest port whose MAC is the frame's destination, or −1 (the forwarding database lookup). */
+  private portOf(buf: Uint8Array): number {
+    const dHi = (buf[0]! << 8) | buf[1]!;
+    const dLo = ((buf[2]! << 24) | (buf[3]! << 16) | (buf[4]! << 8) | buf[5]!) >>> 0;
+    const k = dHi * 2 ** 32 + dLo - vmMac(0);
+    return k >= 0 && k < this.ports.length ? k : -1;
   }
 
   counters(): Record<string, number> {

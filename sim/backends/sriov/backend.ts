@@ -32,9 +32,6 @@ import { PerDmaMapper } from "./iommu-policy.js";
 import { VF_VECTOR, VfGuestNic } from "./vf-nic.js";
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 
-/** Frames from the wire to VM i are addressed to its VF's MAC. */
-export const sriovWireMac = (vm: number): number => vmMac(vm);
-
 export function buildSriov(ctx: BackendContext): BackendInstance {
   const { p, platform, t } = ctx;
   const s = p.sriov;

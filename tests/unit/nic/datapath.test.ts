@@ -5,7 +5,7 @@ import { Nic } from "../../../src/nic/nic.js";
 import type { NicHwTemplate } from "../../../src/nic/nic.js";
 import { BROADCAST_MAC, ETH_P_8021AD, ETH_P_8021Q, defaultVfPortConfig } from "../../../src/nic/port-config.js";
 import { readTxDesc, E1000_TXD_STAT_DD, E1000_RXD_STAT_VP, DESC_SIZE } from "../../../src/nic/descriptors.js";
-import { E1000_CTRL, E1000_CTRL_VME, E1000_EICR, E1000_TDWBAH, E1000_TDWBAL, E1000_TX_HEAD_WB_ENABLE, E1000_TXDCTL, E1000_TXDCTL_QUEUE_ENABLE, E1000_VFGPRC, E1000_VFGPTC } from "../../../src/nic/regs.js";
+import { E1000_CTRL, E1000_CTRL_VME, E1000_EICR, E1000_RCTL, E1000_RCTL_MPE, E1000_RCTL_UPE, E1000_TDWBAH, E1000_TDWBAL, E1000_TX_HEAD_WB_ENABLE, E1000_TXDCTL, E1000_TXDCTL_QUEUE_ENABLE, E1000_VFGPRC, E1000_VFGPTC } from "../../../src/nic/regs.js";
 import { RecordingMsi, TinyDriver, frame, mac } from "./tiny-driver.js";
 
 const TEMPLATE: NicHwTemplate = { maxVfs: 4, queuesPerVf: 2 };
@@ -79,6 +79,33 @@ describe("NIC data path with a tiny driver", () => {
     for (const k of [0, 1, 2]) expect(vfs[k]!.receive()).toHaveLength(0);
     nic.wireRx(frame(mac("02:77:00:00:00:00"), MAC_REMOTE, 60));
     expect(nic.wireStats()).toMatchObject({ rxPackets: 2, txPackets: 1, rxUnmatched: 1 });
+  });
+
+  it("RCTL.UPE takes unmatched unicast from the wire into the PF (not frames a VF filter matches, not VF→wire frames); RCTL.MPE takes every multicast", () => {
+    const { wire, nic, pf, vfs } = setup();
+    const stranger = mac("02:77:00:00:00:00");
+    const mcast = mac("01:00:5e:00:00:fb");
+    nic.wireRx(frame(stranger, MAC_REMOTE, 60));
+    nic.wireRx(frame(mcast, MAC_REMOTE, 60));
+    expect(pf.receive()).toHaveLength(0);
+    expect(nic.wireStats().rxUnmatched).toBe(2);
+    pf.w(E1000_RCTL, E1000_RCTL_UPE | E1000_RCTL_MPE | 0xffff_ff00);
+    expect(pf.r(E1000_RCTL)).toBe(E1000_RCTL_UPE | E1000_RCTL_MPE); // only the modelled bits stick
+    const a = frame(stranger, MAC_REMOTE, 70, { seed: 5 });
+    nic.wireRx(a);
+    const b = frame(MAC_VF(1), MAC_REMOTE, 80, { seed: 6 });
+    nic.wireRx(b);
+    const m = frame(mcast, MAC_REMOTE, 90, { seed: 7 });
+    nic.wireRx(m);
+    vfs[0]!.send(frame(mac("02:55:00:00:00:00"), MAC_VF(0), 60)); // unknown unicast from a VF: the wire only
+    expect(pf.receive().map((f) => Array.from(f.bytes))).toEqual([Array.from(a), Array.from(m)]);
+    expect(Array.from(vfs[1]!.receive()[0]!.bytes)).toEqual(Array.from(b));
+    expect(wire).toHaveLength(1);
+    expect(nic.wireStats().rxUnmatched).toBe(2);
+    pf.w(E1000_RCTL, 0);
+    nic.wireRx(frame(stranger, MAC_REMOTE, 60));
+    expect(pf.receive()).toHaveLength(0);
+    expect(nic.wireStats().rxUnmatched).toBe(3);
   });
 
   it("broadcast from a VF reaches the PF, the other VFs and the wire, not the sender", () => {

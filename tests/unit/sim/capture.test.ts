@@ -9,6 +9,7 @@ import { FileSink } from "../../../sim/pcap/sink.js";
 import { runOnce } from "../../../sim/run.js";
 import type { BackendName } from "../../../sim/params.js";
 import { small } from "./helpers.js";
+import { vmMac } from "../../../sim/traffic/packets.js";
 
 function tshark(file: string): { frames: number; bytes: number; udp: number } {
   const out = execFileSync("tshark", ["-r", file, "-T", "fields", "-e", "frame.len", "-e", "udp.srcport"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
@@ -52,6 +53,31 @@ describe("packet capture", () => {
         expect(counts.wire!.packets).toBe(r.conservation.delivered);
         expect(counts.wire!.bytes).toBe(296 * r.conservation.delivered);
         expect(counts[PORTS[backend][1]!]!.packets + counts[PORTS[backend][2]!]!.packets).toBe(r.conservation.offered);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+  for (const backend of ["xen-pv", "virtio", "e1000"] as const)
+    it(`${backend}: frames from the wire carry the guest's MAC and the host bridge forwards them unchanged to that guest's port`, () => {
+      const dir = mkdtempSync(join(tmpdir(), "pciov-cap-"));
+      try {
+        const cap = new CaptureSet();
+        const ports = PORTS[backend];
+        for (const p of ports) cap.add(p, new FileSink(join(dir, `${p}.pcap`)));
+        const r = runOnce(small({ backend, direction: "rx", vms: 2, frameBytes: 300, measureUs: 200, rateMbps: 200 }), { capture: cap });
+        cap.close();
+        const dsts = (port: string): string[] =>
+          execFileSync("tshark", ["-r", join(dir, `${port}.pcap`), "-T", "fields", "-e", "eth.dst"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+            .split("\n")
+            .filter((l) => l.trim() !== "");
+        const onWire = dsts("wire");
+        const guestMacs = [0, 1].map((vm) => vmMac(vm).toString(16).padStart(12, "0").replace(/(..)(?!$)/g, "$1:"));
+        expect(new Set(onWire)).toEqual(new Set(guestMacs));
+        expect(dsts("bridge")).toEqual(onWire);
+        for (const vm of [0, 1]) expect(new Set(dsts(ports[vm + 1]!))).toEqual(new Set([guestMacs[vm]]));
+        expect(r.conservation.dropped).toEqual({});
+        expect(r.counters.hostForwarded).toBe(onWire.length);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
