@@ -53,6 +53,7 @@ import {
 } from "../nic/regs.js";
 import type { PhysMem } from "../memory/physmem.js";
 import type { DmaLayout } from "./dma-layout.js";
+import type { RingCounters } from "./types.js";
 
 /** 32-bit MMIO on the function's BAR0, as the driver issues it. */
 export interface RegPort {
@@ -94,27 +95,6 @@ export const IDENTITY_DMA: DmaMapper = {
   map: (addr) => addr,
   unmap: () => undefined,
 };
-
-/** What the ring driver counts (one object, updated in place; VfDriverCounters is a superset). */
-export interface RingCounters {
-  /** Frames accepted by xmit, and completed by the device (DD written back) with their bytes. */
-  txQueued: number;
-  txPackets: number;
-  txBytes: number;
-  /** xmit refused: no free descriptors. */
-  txRingFull: number;
-  /** xmit refused: bad length or queue (or, counted by the caller, a driver that is not up). */
-  txInvalid: number;
-  /** TDT writes (one per kicked queue) and RDT writes (one per queue a poll took descriptors from). */
-  txDoorbells: number;
-  rxDoorbells: number;
-  rxPackets: number;
-  rxBytes: number;
-  /** Write-backs not handed up: a frame spanning buffers (unless rxChains), or a length of 0 or > bufSize. */
-  rxErrors: number;
-  /** poll / pollCopy rounds. */
-  rxPolls: number;
-}
 
 export function newRingCounters(): RingCounters {
   return { txQueued: 0, txPackets: 0, txBytes: 0, txRingFull: 0, txInvalid: 0, txDoorbells: 0, rxDoorbells: 0, rxPackets: 0, rxBytes: 0, rxErrors: 0, rxPolls: 0 };

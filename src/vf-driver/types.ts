@@ -75,25 +75,29 @@ export type VfProbeResult =
   | { readonly ok: true; readonly info: VfProbeInfo }
   | { readonly ok: false; readonly step: VfProbeStep; readonly reason: string; readonly mailbox?: MbxClientError };
 
-/** What the driver counts (one object, updated in place). */
-export interface VfDriverCounters {
+/** What the ring driver counts (one object, updated in place). */
+export interface RingCounters {
   /** Frames accepted by xmit, and completed by the device (DD written back) with their bytes. */
   txQueued: number;
   txPackets: number;
   txBytes: number;
   /** xmit refused: no free descriptors. */
   txRingFull: number;
-  /** xmit refused: bad length or queue, or the driver is not up. */
+  /** xmit refused: bad length or queue (or, counted by the VF driver, a driver that is not up). */
   txInvalid: number;
-  /** TDT writes (one per kicked queue) and RDT writes (one per poll that took descriptors). */
+  /** TDT writes (one per kicked queue) and RDT writes (one per queue a poll took descriptors from). */
   txDoorbells: number;
   rxDoorbells: number;
   rxPackets: number;
   rxBytes: number;
-  /** Write-backs the driver could not hand up: a frame spanning buffers, or a length of 0 or > bufSize. */
+  /** Write-backs not handed up: a frame spanning buffers (unless rxChains), or a length of 0 or > bufSize. */
   rxErrors: number;
-  /** pollRx rounds (called directly or from an interrupt). */
+  /** poll / pollCopy rounds (called directly or, in the VF driver, from an interrupt). */
   rxPolls: number;
+}
+
+/** What the VF driver counts: its rings' counters and its own (one object, updated in place). */
+export interface VfDriverCounters extends RingCounters {
   /** MSI-X interrupts taken, and per cause served. */
   interrupts: number;
   irqRx: number;
