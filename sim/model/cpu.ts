@@ -55,6 +55,15 @@ export class ExitLedger {
       this.price[i] = pricesNs[r]!;
     });
   }
+  /** CPU time of the exits counted since the last `take()`, without taking it. */
+  pending(): number {
+    let ns = 0;
+    const e = this.exits;
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) ns += (e[keys[i]!] - this.seen[i]!) * this.price[i]!;
+    return ns;
+  }
+
   /** CPU time of the exits counted since the last call (reasons without a price cost nothing). */
   take(): number {
     let ns = 0;
@@ -107,6 +116,8 @@ export class Worker {
   /** Steps run and CPU time charged (for reports and tests). */
   steps = 0;
   busyNs = 0;
+  /** When the current step's CPU time begins: now, or later if the core is still busy with another worker's step. */
+  startNs = 0;
 
   constructor(
     private readonly reg: Workers,
@@ -140,6 +151,9 @@ export class Worker {
   }
 
   private run(): void {
+    const now = this.reg.engine.now;
+    const busy = this.core.res.busyUntil;
+    this.startNs = busy > now ? busy : now;
     const cost = this.body.step();
     if (cost < 0) {
       this.running = false;
