@@ -62,7 +62,14 @@ export interface RunResult {
     readonly dropped: Readonly<Record<string, number>>;
     readonly inFlight: number;
   };
+  /** The backend's counters over the whole run (window, drain and warm-up). */
   readonly counters: Readonly<Record<string, number>>;
+  /**
+   * Events inside the window: the backend's counters, and the guests' NAPI polls (`guestPolls`)
+   * and interrupts/upcalls (`guestInterrupts`), the NIC's MSI messages (`msis`), the VMs' exits
+   * (`exits`) and Dom0's hypercalls (`dom0Hypercalls`).
+   */
+  readonly countersInWindow: Readonly<Record<string, number>>;
   /** Simulated events dispatched (for the benchmark: simulated work per wall second). */
   readonly events: number;
 }
@@ -83,6 +90,8 @@ function sumExits(guests: readonly { exits: ExitCounters }[]): ExitCounters {
 
 interface Snap {
   exits: ExitCounters;
+  polls: number;
+  counters: Record<string, number>;
   dom0Hypercalls: number;
   interrupts: number;
   msis: number;
@@ -229,9 +238,15 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
   const snap = (): Snap => {
     const v = platform.vtd.stats();
     let interrupts = 0;
-    for (const k of inst.kernels) interrupts += k.interrupts;
+    let polls = 0;
+    for (const k of inst.kernels) {
+      interrupts += k.interrupts;
+      polls += k.polls;
+    }
     return {
       exits: sumExits(inst.guests),
+      polls,
+      counters: inst.counters(),
       dom0Hypercalls: inst.host === undefined ? 0 : inst.host.exits.hypercall,
       interrupts,
       msis: platform.msis,
@@ -279,6 +294,13 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
   }
   const lat = window.latency;
   const led = ledger.snapshot();
+  const countersInWindow: Record<string, number> = {};
+  for (const [k, v] of Object.entries(s1.counters)) countersInWindow[k] = v - (s0.counters[k] ?? 0);
+  countersInWindow.guestPolls = s1.polls - s0.polls;
+  countersInWindow.guestInterrupts = s1.interrupts - s0.interrupts;
+  countersInWindow.msis = s1.msis - s0.msis;
+  countersInWindow.exits = exitsInWindow;
+  countersInWindow.dom0Hypercalls = s1.dom0Hypercalls - s0.dom0Hypercalls;
   const hits = s1.iotlbHits - s0.iotlbHits;
   const misses = s1.iotlbMisses - s0.iotlbMisses;
   return {
@@ -302,6 +324,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     wire: { outUtilisation: util("wire.out"), inUtilisation: util("wire.in") },
     conservation: { offered: led.offered, delivered: led.delivered, dropped: led.dropped, inFlight: led.offered - led.delivered - led.droppedTotal },
     counters: inst.counters(),
+    countersInWindow,
     events: engine.processed,
   };
 }

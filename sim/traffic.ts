@@ -302,49 +302,49 @@ export class VmApp implements GuestApp {
   /** Timer to wake the kernel when the paced source is ready again. */
   armPacer: (atNs: number) => void = () => undefined;
 
-  consume(buf: Uint8Array, len: number): void {
+  /** A frame the stack starts on at `atNs`; it reaches its sink when the stack's work on it is done. */
+  consume(buf: Uint8Array, len: number, atNs: number): void {
     const env = this.env;
-    const now = env.engine.now;
     this.received++;
     env.ledger.deliver(len);
     if (!parse(buf, len)) {
-      env.window.deliver(now, len, 0, -1);
       this.lastCostNs = env.stackRxNs;
+      env.window.deliver(atNs + this.lastCostNs, len, 0, -1);
       return;
     }
     const copy = P.payLen * env.copyNsPerByte;
     if (P.proto === PROTO_TCP) {
       if (P.payLen === 0) {
         // a pure ACK for our sender
-        env.window.deliver(now, len, 0, -1, true);
         this.lastCostNs = env.pureAckNs;
-        if (this.tcpOut !== undefined && P.dstPort === BASE_PORT + this.vm) this.tcpOut.s.onAck(P.tcpAck, now);
+        const at = atNs + this.lastCostNs;
+        env.window.deliver(at, len, 0, -1, true);
+        if (this.tcpOut !== undefined && P.dstPort === BASE_PORT + this.vm) this.tcpOut.s.onAck(P.tcpAck, at);
         return;
       }
-      env.window.deliver(now, len, P.payLen, P.tagged ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
       this.lastCostNs = env.stackRxNs + copy;
+      env.window.deliver(atNs + this.lastCostNs, len, P.payLen, P.tagged ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
       this.tcpIn?.r.onData(P.payLen, (P.tcpFlags & F_PSH) !== 0);
       return;
     }
+    this.lastCostNs = env.stackRxNs + copy;
+    const at = atNs + this.lastCostNs;
     if (P.dstPort === DATA_PORT && this.rrServer !== undefined && P.tagged) {
       // a request: the response carries the request's tag, so its latency is the round trip
       const r = this.rrServer;
-      const at = (r.head + r.pending) % r.qFlow.length;
-      r.qFlow[at] = P.tagFlow;
-      r.qSeq[at] = P.tagSeq;
+      const q = (r.head + r.pending) % r.qFlow.length;
+      r.qFlow[q] = P.tagFlow;
+      r.qSeq[q] = P.tagSeq;
       if (r.pending < r.qFlow.length) r.pending++;
-      env.window.deliver(now, len, P.payLen, -1);
-      this.lastCostNs = env.stackRxNs + copy;
+      env.window.deliver(at, len, P.payLen, -1);
       return;
     }
     if (this.rrClient !== undefined && P.srcPort === DATA_PORT && P.tagged && P.tagFlow === this.rrClient.flow) {
-      env.window.deliver(now, len, P.payLen, env.born.bornOf(P.tagFlow, P.tagSeq));
+      env.window.deliver(at, len, P.payLen, env.born.bornOf(P.tagFlow, P.tagSeq));
       this.rrClient.outstanding = false;
-      this.lastCostNs = env.stackRxNs + copy;
       return;
     }
-    env.window.deliver(now, len, P.payLen, P.tagged && P.proto === PROTO_UDP ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
-    this.lastCostNs = env.stackRxNs + copy;
+    env.window.deliver(at, len, P.payLen, P.tagged && P.proto === PROTO_UDP ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
   }
 }
 

@@ -61,6 +61,25 @@ export class ExitLedger {
     return e.mmio + e.pio + e.interrupt + e.eoi + e.hypercall + e.ipi + e.hlt + e.eptViolation + e.configSpace;
   }
 
+  /** CPU time of the exits counted since the last `take()`, without taking it. */
+  pending(): number {
+    const e = this.exits;
+    if (ExitLedger.total(e) === this.seenTotal) return 0;
+    const s = this.seen;
+    const p = this.price;
+    return (
+      (e.mmio - s[0]!) * p[0]! +
+      (e.pio - s[1]!) * p[1]! +
+      (e.interrupt - s[2]!) * p[2]! +
+      (e.eoi - s[3]!) * p[3]! +
+      (e.hypercall - s[4]!) * p[4]! +
+      (e.ipi - s[5]!) * p[5]! +
+      (e.hlt - s[6]!) * p[6]! +
+      (e.eptViolation - s[7]!) * p[7]! +
+      (e.configSpace - s[8]!) * p[8]!
+    );
+  }
+
   /** CPU time of the exits counted since the last call (reasons without a price cost nothing). */
   take(): number {
     const e = this.exits;
@@ -123,6 +142,8 @@ export class Worker {
   /** Steps run and CPU time charged (for reports and tests). */
   steps = 0;
   busyNs = 0;
+  /** When the current step's CPU time begins: now, or later if the core is still busy with another worker's step. */
+  startNs = 0;
 
   constructor(
     private readonly reg: Workers,
@@ -156,6 +177,9 @@ export class Worker {
   }
 
   private run(): void {
+    const now = this.reg.engine.now;
+    const busy = this.core.res.busyUntil;
+    this.startNs = busy > now ? busy : now;
     const cost = this.body.step();
     if (cost < 0) {
       this.running = false;

@@ -11,6 +11,11 @@
  * the application. Softirq work has priority: after SOFTIRQ_POLLS consecutive full polls (about
  * Linux's netdev_budget of 300 frames) the application gets one step before polling goes on, as
  * when ksoftirqd takes over.
+ *
+ * Time inside a step: the step's CPU time runs from the worker's start, and a received frame reaches
+ * the application when the CPU has done the work before it in the step and its own (interrupt entry,
+ * poll entry, the driver's and the stack's work on earlier frames and on this one): a poll of 64
+ * frames hands them up one after another over its duration, not all at its start.
  */
 import type { Guest } from "../../src/hypervisor-glue/guest.js";
 import type { CostMeter, ExitLedger, Worker, WorkerBody } from "./cpu.js";
@@ -49,8 +54,11 @@ export interface GuestApp {
   wantsSoftirqTx(): boolean;
   /** Write the next frame into `out` and return its length. */
   produce(out: Uint8Array): number;
-  /** A frame for the application. */
-  consume(buf: Uint8Array, len: number): void;
+  /**
+   * A frame for the application; the stack starts on it at `atNs` (≥ now: the CPU time of the step
+   * before it), and it reaches the application `lastCostNs` later.
+   */
+  consume(buf: Uint8Array, len: number, atNs: number): void;
   /** CPU time (ns) of the last produce/consume in the stack and the application (copies included). */
   readonly lastCostNs: number;
 }
@@ -67,6 +75,8 @@ export class GuestKernel implements WorkerBody, RxConsumer {
   private flushPending = false;
   private pollRun = 0;
   private rxCost = 0;
+  /** Start of the current poll's per-frame work: the step's start plus the CPU time before the poll's frames. */
+  private rxBase = 0;
   private readonly out: Uint8Array;
   /** Interrupts taken, NAPI polls, frames sent and received. */
   interrupts = 0;
@@ -109,8 +119,10 @@ export class GuestKernel implements WorkerBody, RxConsumer {
       this.pollRun++;
       this.polls++;
       this.rxCost = 0;
+      c += this.c.napiPollNs + this.nic.meter.take() + this.exits.take();
+      this.rxBase = (this.worker !== undefined ? this.worker.startNs : 0) + c;
       const n = this.nic.poll(NAPI_BUDGET, this);
-      c += this.c.napiPollNs + this.rxCost;
+      c += this.rxCost;
       // ACKs go out from the softirq, behind the frames that caused them
       while (this.app.wantsSoftirqTx() && this.nic.canXmit()) c += this.send();
       if (n < NAPI_BUDGET) {
@@ -139,7 +151,8 @@ export class GuestKernel implements WorkerBody, RxConsumer {
 
   rx(buf: Uint8Array, len: number): void {
     this.received++;
-    this.app.consume(buf, len);
+    // the driver's work so far in this poll (this frame's included) and the stack's on earlier frames
+    this.app.consume(buf, len, this.rxBase + this.nic.meter.ns + this.exits.pending() + this.rxCost);
     this.rxCost += this.app.lastCostNs;
   }
 

@@ -13,9 +13,10 @@
  * (two dependent DMA read round trips after the link has carried them), in order, and then occupy
  * the wire for their exact serialisation time (preamble, SFD, FCS, inter-frame gap: sim/wire.ts).
  *
- * Interrupt moderation (EITR) is the NIC's own; the NIC releases throttled vectors in `poll(now)`,
- * which a tick calls every eighth of the throttle interval while the NIC is active (so a throttled
- * interrupt may be late by up to one tick).
+ * Interrupt moderation (EITR) is the NIC's own; the NIC releases throttled vectors in `poll(now)`.
+ * After every access the platform asks the NIC when it next has such work (`nextWakeNs`: the end of
+ * a throttled vector's interval) and schedules a poll at exactly that time, as the NIC's interval
+ * timer fires when it expires: a throttled interrupt goes out when its interval ends, not later.
  */
 import { IovError } from "../../src/errors.js";
 import { Hypervisor, HOST_MAP } from "../../src/hypervisor-glue/hypervisor.js";
@@ -29,6 +30,7 @@ import type { DmaTranslator, MsiSink } from "../../src/pcie/dma.js";
 import { Nic } from "../../src/nic/nic.js";
 import type { MmioHandler } from "../../src/pcie/function.js";
 import type { Engine, HandlerId } from "../engine/engine.js";
+import type { EventHandle } from "../engine/queue.js";
 import type { Resource } from "../engine/resource.js";
 import { costNs, type CostTable, type TimeCostsNs } from "../costs.js";
 import { ETH_FCS_BYTES, pcieTlpBandwidthBps, wireBytes, type PcieGen, type PcieWidth } from "../wire.js";
@@ -191,8 +193,10 @@ export class Platform implements HostMmio, MsiSink {
   private readonly hMac: HandlerId;
   private readonly hArrive: HandlerId;
   private readonly hMsi: HandlerId;
-  private readonly hTick: HandlerId;
-  private tickArmed = false;
+  private readonly hWake: HandlerId;
+  /** The pending NIC timer event (`nextWakeNs`) and its time, Infinity when none. */
+  private wakeEvent: EventHandle | undefined;
+  private wakeAt = Infinity;
   private readonly rxFifoNs: number;
   private readonly txFifoNs: number;
   private readonly heldFn: number[] = [];
@@ -201,8 +205,6 @@ export class Platform implements HostMmio, MsiSink {
   private releaseArmed = false;
   private readonly hRelease: HandlerId;
   private readonly dropRxFifo: number;
-  private lastActivity = -Infinity;
-  private readonly tickNs: number;
   /** MSI messages delivered, frames sent to and received from the wire, doorbells held, RX FIFO drops. */
   msis = 0;
   framesOut = 0;
@@ -247,11 +249,10 @@ export class Platform implements HostMmio, MsiSink {
     this.pool = new FramePool(o.slotBytes);
     this.capture = o.capture;
     this.eitrReg = o.itr > 0 ? (Math.min(0x1fff, Math.max(1, Math.round(1e6 / o.itr))) << 2) & 0x7ffc : 0;
-    this.tickNs = this.eitrReg > 0 ? (this.eitrReg * 250) / 8 : 0;
     this.hMac = e.handler((s) => this.onMac(s), "nic.mac");
     this.hArrive = e.handler((s) => this.onArrive(s), "nic.arrive");
     this.hMsi = e.handler((s) => this.onMsi(s), "nic.msi");
-    this.hTick = e.handler(() => this.onTick(), "nic.tick");
+    this.hWake = e.handler(() => this.onWake(), "nic.timer");
     this.hRelease = e.handler(() => this.onRelease(), "nic.doorbell-release");
     this.rxFifoNs = NIC_RX_BUFFER_BYTES * 8 * this.nsPerWireBit;
     this.txFifoNs = NIC_TX_BUFFER_BYTES * 8 * this.nsPerWireBit;
@@ -346,7 +347,6 @@ export class Platform implements HostMmio, MsiSink {
     this.xlate.clear();
     this.msiAt = now;
     this.msiCount = 0;
-    this.lastActivity = now;
     this.nic.poll(now); // releases throttled vectors: their messages are part of this access
   }
 
@@ -363,9 +363,11 @@ export class Platform implements HostMmio, MsiSink {
     x.clear();
     for (let i = 0; i < this.msiCount; i++) this.queueMsi(this.msiRid[i]!, this.msiAddr[i]!, this.msiData[i]!);
     this.msiCount = 0;
-    if (this.tickNs > 0 && !this.tickArmed) {
-      this.tickArmed = true;
-      this.engine.scheduleIn(this.tickNs, this.hTick);
+    const w = this.nic.nextWakeNs();
+    if (w < this.wakeAt) {
+      if (this.wakeEvent !== undefined) this.engine.cancel(this.wakeEvent);
+      this.wakeAt = w;
+      this.wakeEvent = this.engine.scheduleAt(Math.max(w, now), this.hWake);
     }
   }
 
@@ -414,14 +416,12 @@ export class Platform implements HostMmio, MsiSink {
     this.vtd.ir.msiWrite(rid, addr, data);
   }
 
-  private onTick(): void {
-    const now = this.engine.now;
-    const idleFor = now - this.lastActivity;
+  /** The NIC's interval timer expired: poll it (throttled vectors go out); end() arms the next one. */
+  private onWake(): void {
+    this.wakeEvent = undefined;
+    this.wakeAt = Infinity;
     this.begin();
-    this.end(); // the tick is still armed: end() does not re-arm it
-    this.lastActivity = now - idleFor;
-    if (idleFor <= this.eitrReg * 250 + this.tickNs) this.engine.scheduleIn(this.tickNs, this.hTick);
-    else this.tickArmed = false;
+    this.end();
   }
 
   // ── frames to and from the wire ──────────────────────────────────────────────────────────────────

@@ -276,7 +276,12 @@ export class Nic {
     let t = Infinity;
     for (const f of this.fns) {
       for (let q = 0; q < f.nq; q++) if (f.txStalled[q] === 1) t = Math.min(t, f.bucket.readyAtNs(f.txNeed[q]!, this.dp.nowNs));
-      for (let n = 0; n < 32; n++) if ((f.irqDeferred & (1 << n)) !== 0) t = Math.min(t, f.nextIrqNs[n]!);
+      let d = f.irqDeferred;
+      while (d !== 0) {
+        const n = 31 - Math.clz32(d);
+        d &= ~(1 << n);
+        if (f.nextIrqNs[n]! < t) t = f.nextIrqNs[n]!;
+      }
     }
     return t;
   }

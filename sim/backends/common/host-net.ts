@@ -11,6 +11,10 @@
  * Unicast from the wire for a MAC no port owns would be flooded by a real bridge; here it is counted
  * as dropped ("host:unknown-mac"; the traffic never sends such frames).
  *
+ * Hand-offs: a frame a host step gives a guest port (netback's RX queue, a tap) is staged and
+ * becomes visible to the port's consumer when that step ends (`flushTx`), with the PF doorbells the
+ * step owes — never to a consumer that happens to run while the step is still going.
+ *
  * The PF's queues are driven by the igb ring driver (src/vf-driver/rings.ts); received frames are
  * copied out of their buffers into its scratch buffer. The PF uses pass-through DMA translation
  * (iommu=pt): DMA addresses are host physical.
@@ -43,6 +47,15 @@ export interface HostCtx {
 export interface GuestPort {
   /** Take a frame for the guest (bytes valid during the call); false = dropped (counted by the port). */
   deliver(buf: Uint8Array, len: number, from: HostCtx): boolean;
+}
+
+/**
+ * A queue that takes frames from host steps: frames it takes are staged, and become visible to its
+ * consumer when the step that handed them over ends (`commit`, then its worker is woken).
+ */
+export interface StagedQueue {
+  readonly worker: Worker;
+  commit(): void;
 }
 
 const QDISC_LEN = 1000;
@@ -129,7 +142,7 @@ export class HostNet {
     this.fromWire(buf, len, ctx);
   };
   forwarded = 0;
-  private readonly toWake: Worker[] = [];
+  private readonly staged: StagedQueue[] = [];
 
   constructor(
     readonly platform: Platform,
@@ -243,9 +256,13 @@ export class HostNet {
     qd.count++;
   }
 
-  /** Wake `w` when the current host step ends (a hand-off is visible at the end of the step that made it). */
-  wakeLater(w: Worker): void {
-    if (!this.toWake.includes(w)) this.toWake.push(w);
+  /**
+   * `q` took a frame from the current host step: it becomes visible to q's consumer, and q's worker is
+   * woken, when the step ends (a hand-off is visible at the end of the step that made it, not to a
+   * consumer that happens to be running meanwhile).
+   */
+  handOff(q: StagedQueue): void {
+    if (!this.staged.includes(q)) this.staged.push(q);
   }
 
   /** A drop reason of the run's ledger (register at set-up). */
@@ -259,10 +276,14 @@ export class HostNet {
 
   /**
    * End of a host-side step: doorbells for every PF TX queue written since the last flush, and the
-   * workers handed frames during the step are woken.
+   * frames handed to guest ports during the step are committed and their workers woken.
    */
   flushTx(ctx: HostCtx): void {
-    while (this.toWake.length > 0) this.toWake.pop()!.wake();
+    while (this.staged.length > 0) {
+      const q = this.staged.pop()!;
+      q.commit();
+      q.worker.wake();
+    }
     for (let q = 0; q < this.dirty.length; q++) {
       if (this.dirty[q] === 0) continue;
       this.dirty[q] = 0;

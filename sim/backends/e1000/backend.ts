@@ -9,7 +9,8 @@
  * ring, copy each buffer out of guest memory and write it to the tap (a system call), and the host
  * kernel switches the frame on that same CPU. Frames for the guest arrive on the tap and are read by
  * QEMU's I/O thread (a host core), which copies them into the posted RX buffers, or leaves them
- * queued on the tap while the guest has none (e1000_can_receive), and raises the interrupt.
+ * queued on the tap while the guest has none (e1000_can_receive), and raises the interrupt; the
+ * device shows a step's frames (descriptors done, interrupt cause) when the step's work is done.
  * Interrupts are injected by KVM (an exit, and an EOI exit); QEMU's interrupt mitigation holds them
  * to at most `itr` per second (the guest driver's ITR register setting).
  */
@@ -20,7 +21,7 @@ import { perByteNs } from "../../costs.js";
 import { CostMeter, ExitLedger, type Worker, type WorkerBody } from "../../model/cpu.js";
 import { GuestKernel, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
 import type { CaptureSet } from "../../model/capture.js";
-import { HostNet, hostNetCosts, type GuestPort, type HostCtx } from "../common/host-net.js";
+import { HostNet, hostNetCosts, type GuestPort, type HostCtx, type StagedQueue } from "../common/host-net.js";
 import { GUEST_BAR_GPA, GUEST_DATA_BASE, GUEST_NET_VECTOR, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
 import { E1000Device } from "./device.js";
 import {
@@ -196,13 +197,17 @@ export class E1000GuestNic implements GuestNic, HostCtx {
 }
 
 /** QEMU's side of one VM: the tap (a port of the host switch) and the I/O thread that feeds the device. */
-export class QemuTap implements WorkerBody, HostCtx, GuestPort {
+export class QemuTap implements WorkerBody, HostCtx, GuestPort, StagedQueue {
   readonly meter = new CostMeter();
   worker!: Worker;
   private readonly slots = new Int32Array(TAP_QUEUE);
   private head = 0;
   private count = 0;
   private readonly dropTap: number;
+  /** Frames at the head of the tap queue the current step is writing into the device. */
+  private inService = 0;
+  /** Frames handed over by a host step still running (behind count, not yet visible). */
+  private staged = 0;
   rxPackets = 0;
 
   constructor(
@@ -215,36 +220,49 @@ export class QemuTap implements WorkerBody, HostCtx, GuestPort {
   }
 
   deliver(buf: Uint8Array, len: number): boolean {
-    if (this.count === TAP_QUEUE) {
+    if (this.count + this.staged === TAP_QUEUE) {
       this.net.dropCount(this.dropTap);
       return false;
     }
-    this.slots[(this.head + this.count) % TAP_QUEUE] = this.net.platform.pool.put(buf, 0, len, -1);
-    this.count++;
-    this.net.wakeLater(this.worker);
+    this.slots[(this.head + this.count + this.staged) % TAP_QUEUE] = this.net.platform.pool.put(buf, 0, len, -1);
+    this.staged++;
+    this.net.handOff(this);
     return true;
+  }
+
+  commit(): void {
+    this.count += this.staged;
+    this.staged = 0;
   }
 
   step(): number {
     const c = this.meter.take();
-    if (this.count === 0 || !this.dev.canReceive()) return c > 0 ? c : -1;
+    if (this.count === 0) return c > 0 ? c : -1;
+    // the frames this step reads from the tap and writes into posted buffers: the device shows them
+    // (descriptors done, interrupt cause) when QEMU's work on them is done, at the step's end
     const pool = this.net.platform.pool;
     let n = 0;
-    while (this.count > 0 && n < 64 && this.dev.canReceive()) {
-      const s = this.slots[this.head]!;
-      const len = pool.len(s);
-      this.dev.receive(pool.buf(s), len);
-      pool.release(s);
-      this.head = (this.head + 1) % TAP_QUEUE;
-      this.count--;
-      this.rxPackets++;
-      this.meter.ns += this.c.perPacketNs + len * this.c.copyPerByteNs;
+    const room = this.dev.freeRxBuffers();
+    while (n < this.count && n < 64 && n < room) {
+      const s = this.slots[(this.head + n) % TAP_QUEUE]!;
+      this.meter.ns += this.c.perPacketNs + pool.len(s) * this.c.copyPerByteNs;
       n++;
     }
+    this.inService = n;
+    if (n === 0) return c > 0 ? c : -1;
     return c + this.meter.take();
   }
 
   finish(): void {
+    const pool = this.net.platform.pool;
+    for (; this.inService > 0; this.inService--) {
+      const s = this.slots[this.head]!;
+      this.dev.receive(pool.buf(s), pool.len(s));
+      pool.release(s);
+      this.head = (this.head + 1) % TAP_QUEUE;
+      this.count--;
+      this.rxPackets++;
+    }
     this.net.flushTx(this);
   }
 }

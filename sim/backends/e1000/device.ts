@@ -135,6 +135,12 @@ export class E1000Device implements TrapHandler {
     return n > 0 && this.reg(E1000_RDH) !== this.reg(E1000_RDT) % n;
   }
 
+  /** Posted receive buffers the device has not filled yet (descriptors from RDH up to RDT). */
+  freeRxBuffers(): number {
+    const n = Math.floor(this.reg(E1000_RDLEN) / E1000_DESC);
+    return n > 0 ? (this.reg(E1000_RDT) % n - this.reg(E1000_RDH) + n) % n : 0;
+  }
+
   /** Whether the interrupt line is asserted: a cause is set that IMS enables. */
   get asserted(): boolean {
     return (this.reg(E1000_ICR) & this.reg(E1000_IMS)) !== 0;

@@ -7,7 +7,8 @@
  *
  * The vhost worker (a host kernel thread on a vhost core, one per device) copies TX buffers out of
  * guest memory into the tap, through the host switch and out of the PF; and copies frames the switch
- * queued on the tap into the guest's posted RX buffers. It signals the guest through irqfd: KVM
+ * queued on the tap into the guest's posted RX buffers; the used entries of a step are published
+ * (used->idx) when the step ends, then vhost_notify decides. It signals the guest through irqfd: KVM
  * injects the interrupt (an exit to inject, and the guest's EOI exits). TX completions do not
  * interrupt (virtio-net keeps TX callbacks off and reclaims on transmit) unless the TX ring filled,
  * when the driver asks for a delayed callback at 3/4 of the outstanding buffers.
@@ -17,7 +18,7 @@ import { perByteNs } from "../../costs.js";
 import { CostMeter, ExitLedger, type Worker, type WorkerBody } from "../../model/cpu.js";
 import { GuestKernel, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
 import type { CaptureSet } from "../../model/capture.js";
-import { HostNet, hostNetCosts, type GuestPort, type HostCtx } from "../common/host-net.js";
+import { HostNet, hostNetCosts, type GuestPort, type HostCtx, type StagedQueue } from "../common/host-net.js";
 import { GUEST_BAR_GPA, GUEST_DATA_BASE, GUEST_NET_VECTOR, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
 import { VIRTIO_NET_HDR_LEN, VringDevice, VringDriver, vringLayout } from "./vring.js";
 
@@ -109,12 +110,14 @@ export class VirtioNetDriver implements GuestNic {
 }
 
 /** The vhost-net worker of one device, and its tap's port on the host switch. */
-export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler {
+export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, StagedQueue {
   readonly meter = new CostMeter();
   worker!: Worker;
   private readonly tapSlots = new Int32Array(TAP_QUEUE);
   private tapHead = 0;
   private tapCount = 0;
+  /** Frames handed over by a host step still running (behind tapCount, not yet visible). */
+  private tapStaged = 0;
   private signal = false;
   private readonly scratch: Uint8Array;
   private readonly dropTap: number;
@@ -146,14 +149,19 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler {
 
   /** A frame from the switch for this device's tap. */
   deliver(buf: Uint8Array, len: number): boolean {
-    if (this.tapCount === TAP_QUEUE) {
+    if (this.tapCount + this.tapStaged === TAP_QUEUE) {
       this.net.dropCount(this.dropTap);
       return false;
     }
-    this.tapSlots[(this.tapHead + this.tapCount) % TAP_QUEUE] = this.net.platform.pool.put(buf, 0, len, -1);
-    this.tapCount++;
-    this.net.wakeLater(this.worker);
+    this.tapSlots[(this.tapHead + this.tapCount + this.tapStaged) % TAP_QUEUE] = this.net.platform.pool.put(buf, 0, len, -1);
+    this.tapStaged++;
+    this.net.handOff(this);
     return true;
+  }
+
+  commit(): void {
+    this.tapCount += this.tapStaged;
+    this.tapStaged = 0;
   }
 
   step(): number {
@@ -172,7 +180,6 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler {
         n++;
       }
       worked = true;
-      if (this.txDev.shouldInterrupt()) this.signal = true;
     }
     // RX: tap → guest
     if (this.tapCount > 0) {
@@ -189,10 +196,7 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler {
         this.rxPackets++;
         n++;
       }
-      if (n > 0) {
-        worked = true;
-        if (this.rxDev.shouldInterrupt()) this.signal = true;
-      }
+      if (n > 0) worked = true;
     }
     if (worked) return c + this.meter.take();
     // nothing to do: re-arm notifications, and look again (vhost_enable_notify)
@@ -202,6 +206,12 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler {
   }
 
   finish(): void {
+    // the used entries the step wrote reach the guest at its end, then vhost_notify
+    this.txDev.publishUsed();
+    this.rxDev.publishUsed();
+    const txSignal = this.txDev.shouldInterrupt();
+    const rxSignal = this.rxDev.shouldInterrupt();
+    if (txSignal || rxSignal) this.signal = true;
     if (this.signal) {
       this.signal = false;
       this.signals++;

@@ -222,11 +222,16 @@ export class VringDevice {
     return true;
   }
 
+  /** Write a used entry; the driver sees it when `publishUsed` updates used->idx. */
   private pushUsed(id: number, len: number): void {
     const e = this.L.used + 4 + 8 * (this.usedIdx % this.L.size);
     this.g.write32(e, id);
     this.g.write32(e + 4, len);
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
+  }
+
+  /** Publish the used entries written so far (used->idx; vhost_add_used_n's index update). */
+  publishUsed(): void {
     this.g.write16(this.L.used + 2, this.usedIdx);
   }
 

@@ -5,8 +5,9 @@
  * Dom0), hands each frame to the Dom0 switch, and answers with TX responses; it takes frames the
  * switch queued for the guest (at most RX_QUEUE_MAX waiting: more are dropped, as xenvif's
  * rx_queue_max does) and copies each into a page the guest posted an RX request for.
- * Notifications follow the ring protocol: a response batch notifies the guest (EVTCHNOP_send, a
- * hypercall) only if it asked; before sleeping netback re-arms req_event and checks again
+ * The responses a step writes are pushed to the guest (rsp_prod) when the step ends, as the step's
+ * work is done then. Notifications follow the ring protocol: a response batch notifies the guest
+ * (EVTCHNOP_send, a hypercall, charged with the thread's next step) only if it asked; before sleeping netback re-arms req_event and checks again
  * (RING_FINAL_CHECK_FOR_REQUESTS).
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
@@ -14,7 +15,7 @@ import { flowHash } from "../../../src/nic/queues.js";
 import { CostMeter, type Worker, type WorkerBody } from "../../model/cpu.js";
 import type { GuestKernel } from "../../model/guest-kernel.js";
 import type { Ledger } from "../../model/ledger.js";
-import type { GuestPort, HostCtx, HostNet } from "../common/host-net.js";
+import type { GuestPort, HostCtx, HostNet, StagedQueue } from "../common/host-net.js";
 import { GNTST_okay, GrantOps, XEN_PAGE } from "./grant.js";
 import { NETIF_RSP_ERROR, NETIF_RSP_OKAY, writeRxResponse, writeTxResponse } from "./netif.js";
 import { DOM0_ID, type EventChannelPeer, type NetfrontQueue } from "./netfront.js";
@@ -38,7 +39,7 @@ export function netbackQueueBytes(bufSize: number): number {
   return (BATCH + RX_QUEUE_MAX) * bufSize;
 }
 
-export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChannelPeer {
+export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChannelPeer, StagedQueue {
   readonly meter = new CostMeter();
   worker!: Worker;
   kernel!: GuestKernel;
@@ -53,6 +54,11 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
   private readonly rxLen = new Int32Array(RX_QUEUE_MAX);
   private rxHead = 0;
   private rxCount = 0;
+  /** Frames handed over by a host step still running (behind rxCount, not yet visible). */
+  private rxStaged = 0;
+  /** Responses written by the current step, published to the guest at its end. */
+  private txRspPending = false;
+  private rxRspPending = false;
   private readonly mapped: Float64Array;
   private notifyGuest = false;
   private readonly scratch: Uint8Array;
@@ -100,16 +106,21 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
 
   /** A frame from the switch for this guest queue. */
   deliver(buf: Uint8Array, len: number): boolean {
-    if (this.rxCount === RX_QUEUE_MAX || len > this.bufSize) {
+    if (this.rxCount + this.rxStaged === RX_QUEUE_MAX || len > this.bufSize) {
       this.net.dropCount(this.dropRxFull);
       return false;
     }
-    const k = (this.rxHead + this.rxCount) % RX_QUEUE_MAX;
+    const k = (this.rxHead + this.rxCount + this.rxStaged) % RX_QUEUE_MAX;
     this.dom0.writeBytes(this.rxStage(k), buf, 0, len);
     this.rxLen[k] = len;
-    this.rxCount++;
-    this.net.wakeLater(this.worker);
+    this.rxStaged++;
+    this.net.handOff(this);
     return true;
+  }
+
+  commit(): void {
+    this.rxCount += this.rxStaged;
+    this.rxStaged = 0;
   }
 
   /** Dom0 address of the guest page behind `ref`, mapped on first use (persistent grants). */
@@ -178,7 +189,7 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
         this.dom0.readBytes(this.txStage(k), this.scratch, 0, size);
         this.net.fromGuest(this.vm, this.scratch, size, this);
       }
-      if (tx.pushResponses(this.txRspProd)) this.notifyGuest = true;
+      this.txRspPending = true;
     }
     // ── RX: switch → guest
     const rx = this.fe.rx;
@@ -221,9 +232,8 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
     }
     if (m > 0) {
       worked = true;
-      if (rx.pushResponses(this.rxRspProd)) this.notifyGuest = true;
+      this.rxRspPending = true;
     }
-    if (this.notifyGuest) this.meter.ns += this.c.evtchnSendNs;
     if (!worked) {
       // before sleeping: ask to be notified of new requests, and look once more
       const more = tx.finalCheckForRequests(this.txCons) || (this.rxCount > 0 && rx.finalCheckForRequests(this.rxCons));
@@ -235,9 +245,19 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
   }
 
   finish(): void {
+    // the responses the step wrote reach the guest at its end (RING_PUSH_RESPONSES_AND_CHECK_NOTIFY)
+    if (this.txRspPending) {
+      this.txRspPending = false;
+      if (this.fe.tx.pushResponses(this.txRspProd)) this.notifyGuest = true;
+    }
+    if (this.rxRspPending) {
+      this.rxRspPending = false;
+      if (this.fe.rx.pushResponses(this.rxRspProd)) this.notifyGuest = true;
+    }
     if (this.notifyGuest) {
       this.notifyGuest = false;
       this.guestNotifications++;
+      this.meter.ns += this.c.evtchnSendNs; // the hypercall, charged with the thread's next step
       this.dom0.exits.hypercall++; // EVTCHNOP_send
       this.kernel.onInterrupt(); // the upcall into the guest
     }

@@ -1,45 +1,50 @@
 /**
  * Monotonicity of the model: raising any cost never raises throughput; adding link capacity never
- * lowers it.
+ * lowers it. Exactly where no batch boundary of the model can move; elsewhere up to the phase of its
+ * batch boundaries, a bound stated and checked here.
  *
- * What is measured. The exact properties count frames delivered to their sinks from an empty system
- * at t = 0 up to a fixed time T (a run with no warm-up: the window is [0, T)). A window after a
- * warm-up, [W, T), counts D(T) − D(W), the difference of two cumulative counts: a slower system has
- * delivered fewer frames by W as well, catches up inside the window, and can show more frames there
- * although it delivered fewer by every instant (an edge effect of what is in flight at W, a few
- * frames per sink, not a property of the model). D(T) itself is monotone wherever every frame's
- * delivery time is monotone in the costs.
+ * What is measured. D(T): data frames delivered to their sinks from an empty system (no warm-up) by
+ * time T. A frame counts when its sink has it: at the peer when its last bit has crossed the wire,
+ * in a guest when the stack has finished with it (a NAPI poll hands its frames up one after another,
+ * not all at its start). A window after a warm-up counts D(T) − D(W), which is not monotone even
+ * where D is (a slower system catches up inside the window), so nothing here uses one.
  *
- * Where it holds exactly (checked below with no tolerance):
- *  - saturating UDP guest senders on the per-packet paths, the VF and the emulated e1000: each frame
- *    pays its own costs and no batch grows when a stage slows down;
- *  - every backend, TX and RX, with the offered load held equal below capacity (paced UDP at
- *    50 Mb/s per VM): nothing queues long enough for batching to change;
- *  - a faster wire or a wider PCIe link for saturating guest senders of the VF and e1000 (UDP and
- *    TCP) and of Xen PV (UDP).
+ * Exact (no tolerance):
+ *  - saturating VF and e1000 guest senders, UDP and TCP: each frame pays its own costs and no batch
+ *    grows when a stage slows down (1–4 VMs here; over a sweep of 1–8 VMs, 64/256/1518 B and every
+ *    time/per-byte cost ×1.5/×2/×3, one point in 4,160 breaks it: 8 VMs, 64 B, IOTLB miss ×3, +2
+ *    frames, 0.5 µs ahead — a guest interrupt pushed past T);
+ *  - every backend, TX and RX, with the offered load held equal below capacity;
+ *  - a faster wire or a wider PCIe link for saturating VF and e1000 senders (UDP and TCP) and Xen PV
+ *    senders (UDP).
  *
- * Where it does not, and why (a mechanism of the model, as of real hosts — the benefit of coalescing,
- * and receive livelock, Mogul & Ramakrishnan, TOCS 1997): under overload, a slower stage makes the
- * queue in front of the next stage longer, so the next stage's per-batch costs — an interrupt and its
- * exits, a NAPI poll, a virtio kick or notification, a grant-copy hypercall, an event-channel upcall,
- * a TX clean — are shared by more frames, and the whole path can carry more. This applies to Xen PV
- * and virtio senders (netback and vhost take what the ring holds: up to +6 % with one cost raised
- * 1.5–3×, 1 ms from empty, 256 B frames), to every backend receiving from the wire at line rate
- * (the offered load exceeds what the guests take and frames are dropped; a slower NIC-side DMA or a
- * slower vhost thread paces frames into fewer, larger polls: up to +14 % for Xen PV, +11 % for the
- * e1000, +9 % for the VF receiving TCP, +7 % for virtio receiving UDP; a faster wire likewise raises
- * the offered load and the drops), to virtio senders for a wider link, and to TCP senders (Xen PV's
- * for a faster wire too), whose ACK clock and window follow the path's delays and drops (a slower
- * DMA read can let an e1000 TCP sender deliver one frame more in 1 ms). For those the tolerance
- * properties stay as they were: after a warm-up, over 1 ms
- * windows, ≤ 8 % + 2 frames. Guest-to-guest traffic in overload is left out altogether: two guests
- * and the backend threads feed each other, and batching amortisation can raise throughput much more
- * when a per-packet cost rises (docs/comparison.md, "Where the model is not monotone").
+ * Everywhere else, up to the phase of batch boundaries. Work in the model comes in batches whose
+ * boundaries recur: throttled interrupts (EITR on the NIC, QEMU's e1000 ITR: at most one per vector
+ * per 1/itr = 125 µs at the default itr), NAPI polls and backend steps of up to 64 frames whose
+ * results are handed on when the step ends. A raised cost moves those boundaries, and a run that is
+ * slower at every stage can have a boundary fall earlier relative to T — a poll still running when
+ * the next frame lands instead of leaving it to the next throttled interrupt, a throttle interval
+ * restarted at a better moment — and so be ahead at T. It is ahead by less than one boundary period
+ * per throttled stage, and the lead does not grow with T: that is what is checked,
+ *     D_raised(T) ≤ D_base(T + L),  L = 2 / itr = 250 µs (a host-side and a guest-side throttle),
+ * for UDP on every backend, TX and RX, 1–4 VMs, with T = 2 ms (a sustained gain of more than
+ * L / T = 12.5 % fails it), and for TCP with T = 1 ms. The largest leads in a sweep of 1–8 VMs,
+ * 64/256/1518 B, every cost ×1.5/×2/×3 and the wire or link ×4: UDP 128 µs (T = 1 ms; e1000 RX,
+ * 1 VM, 1518 B, DMA write latency ×3: 321 → 386 frames, +20 %) and 120 µs (T = 2 ms, 1–4 VMs);
+ * TCP 178 µs (T = 1 ms; Xen PV RX, 2 VMs, PCIe ×2 → ×8: 308 → 247 frames).
+ *
+ * Not covered, and why (docs/comparison.md, "Where the model is not monotone"): TCP beyond the first
+ * millisecond — each round trip crosses throttled interrupts, a raised cost that moves ACKs into an
+ * earlier interrupt shortens the round trip of a window-limited flow and the gain persists (up to
+ * +11 % at T = 2 ms, virtio TX with the kick cost ×1.5); 8 VMs on 2 host or vhost cores, where
+ * several backend threads share a core first-come first-served and a NAPI poll waits behind their
+ * 64-frame steps — slower guests shorten those steps, the PF's TX ring is refilled sooner, and the
+ * gain persists (+21 % at T = 2 ms, Xen PV TX, 1518 B, guest stack ×3); guest-to-guest traffic.
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { COST_KEYS, DEFAULT_COSTS, type CostKey } from "../../../sim/costs.js";
-import type { RunParams } from "../../../sim/params.js";
+import { DEFAULT_HOST, type RunParams } from "../../../sim/params.js";
 import { runOnce } from "../../../sim/run.js";
 import { ALL_BACKENDS, small } from "./helpers.js";
 
@@ -49,25 +54,39 @@ const TIME_KEYS = COST_KEYS.filter((k) => {
 });
 
 const frames = (r: ReturnType<typeof runOnce>): number => Math.round(r.mpps * r.windowUs);
-const slack = (n: number): number => 2 + 0.08 * n;
-/** A run measured from an empty system: delivered frames in [0, T) with T = 1 ms. */
-const fromEmpty = (p: RunParams): RunParams => ({ ...p, warmupUs: 0, measureUs: 1000 });
+/** A run measured from an empty system: delivered frames in [0, T), T = `us` (1 ms by default). */
+const fromEmpty = (p: RunParams, us = 1000): RunParams => ({ ...p, warmupUs: 0, measureUs: us });
+/** D(T) of a run from empty. */
+const delivered = (p: RunParams, us: number): number => frames(runOnce(fromEmpty(p, us)));
 const raised = (key: CostKey, factor: number): Record<string, number> => {
   const v = DEFAULT_COSTS[key].value;
   return { [key]: v === 0 ? 100 : v * factor };
 };
+/** The phase bound: two moderation intervals at the default interrupt rate (250 µs). */
+const LEAD_US = 2 * (1e6 / DEFAULT_HOST.itr);
+
+/**
+ * The slower run (`slow`) is never ahead of the faster one (`fast`) at T by more than the phase
+ * bound: D_slow(T) ≤ D_fast(T + L).
+ */
+function notAheadByMoreThanPhase(fast: RunParams, slow: RunParams, tUs: number): void {
+  const s = delivered(slow, tUs);
+  const f = delivered(fast, tUs + LEAD_US);
+  expect(s, `slower run: ${s} frames by ${tUs} µs; faster run: ${f} by ${tUs + LEAD_US} µs`).toBeLessThanOrEqual(f);
+}
 
 describe("monotonicity (exact)", () => {
-  it("raising any time or per-byte cost never raises the frames a saturating VF or e1000 UDP sender delivers", () => {
+  it("raising any time or per-byte cost never raises the frames a saturating VF or e1000 sender delivers (UDP and TCP)", () => {
     fc.assert(
       fc.property(
         fc.constantFrom("sriov" as const, "e1000" as const),
+        fc.constantFrom("udp" as const, "tcp" as const),
         fc.constantFrom(...TIME_KEYS),
         fc.double({ min: 1.5, max: 3, noNaN: true }),
         fc.constantFrom(64, 256, 1518),
-        fc.constantFrom(1, 2, 3),
-        (backend, key, factor, frameBytes, vms) => {
-          const base = fromEmpty(small({ backend, direction: "tx", kind: "udp", vms, frameBytes }));
+        fc.integer({ min: 1, max: 4 }),
+        (backend, kind, key, factor, frameBytes, vms) => {
+          const base = fromEmpty(small({ backend, direction: "tx", kind, vms, frameBytes }));
           const a = frames(runOnce(base));
           const b = frames(runOnce({ ...base, costs: raised(key, factor) }));
           expect(b).toBeLessThanOrEqual(a);
@@ -122,46 +141,67 @@ describe("monotonicity (exact)", () => {
   });
 });
 
-describe("monotonicity (within tolerance where batching feedback applies)", () => {
-  it("raising any time or per-byte cost never raises throughput (tx and rx)", () => {
+describe("monotonicity up to the phase of batch boundaries (a raised cost never puts a run more than 2/itr ahead)", () => {
+  it("UDP, every backend, tx and rx, 1–4 VMs: raising any time or per-byte cost never gets more delivered by 2 ms than the base delivers by 2 ms + 250 µs", () => {
     fc.assert(
       fc.property(
         fc.constantFrom(...ALL_BACKENDS),
-        fc.constantFrom(...TIME_KEYS),
-        fc.double({ min: 1.5, max: 3, noNaN: true }),
         fc.constantFrom("tx" as const, "rx" as const),
-        fc.constantFrom("udp" as const, "tcp" as const),
-        (backend, key, factor, direction, kind) => {
-          const base = small({ backend, direction, kind, vms: 2, frameBytes: 256, measureUs: 1000 });
-          const v = DEFAULT_COSTS[key].value;
-          const a = frames(runOnce(base));
-          const b = frames(runOnce({ ...base, costs: { [key]: v === 0 ? 100 : v * factor } }));
-          expect(b).toBeLessThanOrEqual(a + slack(a));
+        fc.constantFrom(...TIME_KEYS),
+        fc.constantFrom(1.5, 2, 3),
+        fc.constantFrom(64, 256, 1518),
+        fc.integer({ min: 1, max: 4 }),
+        (backend, direction, key, factor, frameBytes, vms) => {
+          const base = small({ backend, direction, kind: "udp", vms, frameBytes });
+          notAheadByMoreThanPhase(base, { ...base, costs: raised(key, factor) }, 2000);
         },
       ),
-      { numRuns: 20, seed: 11 },
+      { numRuns: 60, seed: 17 },
     );
   });
 
+  it("UDP, every backend, tx and rx: a 4× slower wire or a 4× narrower PCIe link never gets more delivered by 2 ms than the faster one by 2 ms + 250 µs", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ALL_BACKENDS),
+        fc.constantFrom("tx" as const, "rx" as const),
+        fc.constantFrom("wire" as const, "pcie" as const),
+        fc.constantFrom(64, 256, 1518),
+        fc.integer({ min: 1, max: 4 }),
+        (backend, direction, what, frameBytes, vms) => {
+          const base = small({ backend, direction, kind: "udp", vms, frameBytes });
+          if (what === "wire") notAheadByMoreThanPhase(base, { ...base, costs: { ethRateGbps: 2.5 } }, 2000);
+          else notAheadByMoreThanPhase({ ...base, host: { ...base.host, pcieWidth: 8 } }, { ...base, host: { ...base.host, pcieWidth: 2 } }, 2000);
+        },
+      ),
+      { numRuns: 24, seed: 23 },
+    );
+  });
+
+  it("TCP, every backend, tx and rx, 1–8 VMs: raising any cost never gets more delivered by 1 ms than the base delivers by 1 ms + 250 µs", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ALL_BACKENDS),
+        fc.constantFrom("tx" as const, "rx" as const),
+        fc.constantFrom(...TIME_KEYS),
+        fc.constantFrom(1.5, 2, 3),
+        fc.constantFrom(1, 2, 4, 8),
+        (backend, direction, key, factor, vms) => {
+          const base = small({ backend, direction, kind: "tcp", vms });
+          notAheadByMoreThanPhase(base, { ...base, costs: raised(key, factor) }, 1000);
+        },
+      ),
+      { numRuns: 40, seed: 29 },
+    );
+  });
+});
+
+describe("monotonicity (sanity)", () => {
   it("raising every cost at once (a slower CPU) lowers throughput of a CPU-bound guest", () => {
     const base = small({ backend: "sriov", direction: "tx", vms: 1, frameBytes: 64, measureUs: 1000 });
     const fast = frames(runOnce(base));
     const slow = frames(runOnce({ ...base, costs: { coreClockGHz: 1.25 } }));
     expect(slow).toBeLessThan(0.6 * fast);
-  });
-
-  it("a faster wire or a wider PCIe link never lowers throughput", () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...ALL_BACKENDS), fc.constantFrom(1, 2.5, 5), fc.constantFrom(1, 2, 4) as fc.Arbitrary<1 | 2 | 4>, (backend, gbps, width) => {
-        const base = small({ backend, direction: "tx", vms: 2, frameBytes: 1024, measureUs: 500, costs: { ethRateGbps: gbps }, host: { pcieWidth: width } });
-        const a = frames(runOnce(base));
-        const fasterWire = frames(runOnce({ ...base, costs: { ethRateGbps: gbps * 4 } }));
-        const widerLink = frames(runOnce({ ...base, host: { ...base.host, pcieWidth: (width * 4) as 4 | 8 | 16 } }));
-        expect(fasterWire).toBeGreaterThanOrEqual(a - slack(a));
-        expect(widerLink).toBeGreaterThanOrEqual(a - slack(a));
-      }),
-      { numRuns: 10, seed: 3 },
-    );
   });
 
   it("the wire is the limit where it should be: 1 GbE carries ≤ its line rate", () => {

@@ -42,6 +42,8 @@ describe("virtio split virtqueue", () => {
     while (dev.popTx(out) >= 0) n++;
     expect(n).toBe(11);
     expect(Array.from(out.subarray(0, 60))).toEqual(Array.from(frame));
+    expect(drv.reclaim()).toBe(0); // used entries are written, not yet published
+    dev.publishUsed();
     expect(drv.reclaim()).toBe(11);
     expect(drv.free).toBe(256);
   });
@@ -54,6 +56,7 @@ describe("virtio split virtqueue", () => {
     for (let i = 0; i < 64; i++) drv.addInbuf();
     const frame = Uint8Array.from({ length: 100 }, (_, i) => 255 - i);
     expect(dev.pushRx(frame, 100)).toBe(true);
+    dev.publishUsed();
     const got: number[] = [];
     drv.reclaim((gpa, len) => {
       for (let i = 0; i < len; i++) got.push(g.read8(gpa + i));
