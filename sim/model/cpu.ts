@@ -1,13 +1,22 @@
 /**
- * CPU time in the simulation: cores are FIFO servers (engine Resources); software that runs on them
- * (a guest vCPU's kernel, a netback or vhost thread, a host softirq) is a Worker that executes one
- * step at a time. A step does its functional work on the bytes at the moment it starts, returns the
- * CPU time it costs, and the worker charges that time to its core; the step's effects that others can
+ * CPU time in the simulation: cores are servers (engine Resources); software that runs on them (a
+ * guest vCPU's kernel, a netback or vhost thread, a host softirq) is a Worker that executes one step
+ * at a time. A step does its functional work on the bytes when it starts on its core, returns the CPU
+ * time it costs, and the worker charges that time to the core; the step's effects that others can
  * see (a doorbell, a kick, a hand-off to another worker) happen in `finish()`, at the step's end.
  *
  * Several workers may share one core (more vCPUs than guest cores, several netback threads on one
- * Dom0 core): their steps queue FIFO on the core, work-conserving, with no scheduling quantum and no
- * context-switch cost. That is the simplification; the contention itself is real.
+ * Dom0 core). Each core runs one step at a time and, when a step ends, picks what runs next: softirq
+ * work (a NAPI poll, PRIO_SOFTIRQ) before threads (PRIO_THREAD: vCPUs, netback, vhost, QEMU), and
+ * among equals the worker that has waited longest — round robin at step granularity, the worker
+ * that just ran going behind the others that are ready. Softirq priority is bounded as Linux bounds
+ * it: after SOFTIRQ_POLLS steps in a row while threads were waiting (about netdev_budget, 300
+ * frames), the rest of the work goes to ksoftirqd, a thread: the worker runs as a thread, round robin
+ * with the others, until it runs out of work (NAPI completes). Without that bound a line-rate
+ * receive load starves every thread on the core (receive livelock, Mogul & Ramakrishnan, TOCS 1997). A step is never preempted: softirq work
+ * woken during a thread's step waits for that step to end (Linux would run it at the interrupt's
+ * exit). No scheduling quantum and no context-switch cost: that is the simplification; the
+ * contention itself is real.
  */
 import type { Engine, HandlerId } from "../engine/engine.js";
 import type { Resource } from "../engine/resource.js";
@@ -114,9 +123,27 @@ export interface WorkerBody {
   finish(): void;
 }
 
+/** Softirq steps (full NAPI polls) in a row before the rest is left to ksoftirqd (≈ netdev_budget 300 / 64). */
+export const SOFTIRQ_POLLS = 4;
+
+/** Scheduling classes on a core: lower runs first. */
+export const PRIO_SOFTIRQ = 0;
+export const PRIO_THREAD = 1;
+export type WorkerPriority = typeof PRIO_SOFTIRQ | typeof PRIO_THREAD;
+
+/** A core's run queue: the worker whose step is on the core, and the ready ones by class (FIFO). */
+class RunQueue {
+  current: Worker | undefined;
+  readonly ready: [Worker[], Worker[]] = [[], []];
+  next(): Worker | undefined {
+    return this.ready[0].length > 0 ? this.ready[0].shift() : this.ready[1].shift();
+  }
+}
+
 /** Registry of workers: two engine handlers shared by all (step start, step end), addressed by index. */
 export class Workers {
   private readonly list: Worker[] = [];
+  private readonly queues = new Map<Resource, RunQueue>();
   readonly hStep: HandlerId;
   readonly hDone: HandlerId;
 
@@ -125,8 +152,13 @@ export class Workers {
     this.hDone = engine.handler((i) => this.list[i]!.onDone(), "worker.done");
   }
 
-  add(name: string, core: Core, body: WorkerBody): Worker {
-    const w = new Worker(this, this.list.length, name, core, body);
+  add(name: string, core: Core, body: WorkerBody, priority: WorkerPriority = PRIO_THREAD): Worker {
+    let rq = this.queues.get(core.res);
+    if (rq === undefined) {
+      rq = new RunQueue();
+      this.queues.set(core.res, rq);
+    }
+    const w = new Worker(this, this.list.length, name, core, body, priority, rq);
     this.list.push(w);
     return w;
   }
@@ -139,10 +171,15 @@ export class Workers {
 export class Worker {
   private scheduled = false;
   private running = false;
+  /** Waiting in its core's run queue. */
+  private queued = false;
+  /** Softirq steps in a row while threads were waiting; whether the work has gone to ksoftirqd. */
+  private streak = 0;
+  private ksoftirqd = false;
   /** Steps run and CPU time charged (for reports and tests). */
   steps = 0;
   busyNs = 0;
-  /** When the current step's CPU time begins: now, or later if the core is still busy with another worker's step. */
+  /** When the current step's CPU time began on the core (the step's start). */
   startNs = 0;
 
   constructor(
@@ -151,44 +188,77 @@ export class Worker {
     readonly name: string,
     readonly core: Core,
     private readonly body: WorkerBody,
+    readonly priority: WorkerPriority,
+    private readonly rq: RunQueue,
   ) {}
 
-  /** There may be work: run a step now unless one is running or already scheduled. */
+  /** There may be work: run a step now unless one is running, scheduled or waiting for the core. */
   wake(): void {
-    if (this.running || this.scheduled) return;
+    if (this.running || this.scheduled || this.queued) return;
+    if (this.rq.current !== undefined) {
+      this.enqueue(); // the core is busy with another worker's step: ready when it ends
+      return;
+    }
     this.scheduled = true;
     this.reg.engine.scheduleIn(0, this.reg.hStep, this.index);
   }
 
   get idle(): boolean {
-    return !this.running && !this.scheduled;
+    return !this.running && !this.scheduled && !this.queued;
   }
 
   /** @internal */
   onStep(): void {
     this.scheduled = false;
-    this.run();
+    if (this.rq.current !== undefined) this.enqueue();
+    else this.run();
   }
 
   /** @internal */
   onDone(): void {
     this.body.finish();
+    const rq = this.rq;
+    rq.current = undefined;
+    this.running = false;
+    if (this.priority === PRIO_SOFTIRQ && !this.ksoftirqd) {
+      if (rq.ready[PRIO_THREAD].length === 0) this.streak = 0;
+      else if (++this.streak >= SOFTIRQ_POLLS) this.ksoftirqd = true;
+    }
+    const cls: WorkerPriority = this.ksoftirqd ? PRIO_THREAD : this.priority;
+    if (rq.ready[PRIO_SOFTIRQ].length > 0 || (cls === PRIO_THREAD && rq.ready[PRIO_THREAD].length > 0)) {
+      // it may have more work: it waits its turn behind the others
+      this.enqueue(cls);
+      rq.next()!.dispatch();
+    } else this.run();
+  }
+
+  /** @internal Taken from the run queue by the core. */
+  dispatch(): void {
+    this.queued = false;
     this.run();
   }
 
+  private enqueue(cls: WorkerPriority = this.priority): void {
+    this.queued = true;
+    this.rq.ready[cls].push(this);
+  }
+
   private run(): void {
-    const now = this.reg.engine.now;
-    const busy = this.core.res.busyUntil;
-    this.startNs = busy > now ? busy : now;
+    const rq = this.rq;
+    const engine = this.reg.engine;
+    this.startNs = engine.now;
     const cost = this.body.step();
     if (cost < 0) {
       this.running = false;
+      this.streak = 0;
+      this.ksoftirqd = false;
+      rq.next()?.dispatch();
       return;
     }
+    rq.current = this;
     this.running = true;
     this.steps++;
     this.busyNs += cost;
-    const engine = this.reg.engine;
     const done = this.core.res.charge(engine.now, cost);
     engine.scheduleAt(done, this.reg.hDone, this.index);
   }

@@ -18,12 +18,10 @@
  * frames hands them up one after another over its duration, not all at its start.
  */
 import type { Guest } from "../../src/hypervisor-glue/guest.js";
-import type { CostMeter, ExitLedger, Worker, WorkerBody } from "./cpu.js";
+import { SOFTIRQ_POLLS, type CostMeter, type ExitLedger, type Worker, type WorkerBody } from "./cpu.js";
 
 /** Linux's default NAPI weight (NAPI_POLL_WEIGHT). */
 export const NAPI_BUDGET = 64;
-/** Full polls in a row before the application gets a step (≈ netdev_budget 300 / 64). */
-export const SOFTIRQ_POLLS = 4;
 
 export interface RxConsumer {
   /** A received frame (bytes valid during the call). */

@@ -23,7 +23,7 @@
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { E1000_EIAC, E1000_EIAM, E1000_EIMS, E1000_EITR, E1000_IVAR, E1000_IVAR_MISC, E1000_IVAR_VALID, E1000_RCTL, E1000_RCTL_MPE, E1000_RCTL_UPE, ivarRxShift, ivarTxShift } from "../../../src/nic/regs.js";
-import { CostMeter, type Core, type Worker, type WorkerBody } from "../../model/cpu.js";
+import { CostMeter, PRIO_SOFTIRQ, type Core, type Worker, type WorkerBody } from "../../model/cpu.js";
 import type { Platform } from "../../model/platform.js";
 import { fnBarHpa } from "../../model/platform.js";
 import { NAPI_BUDGET } from "../../model/guest-kernel.js";
@@ -172,7 +172,7 @@ export class HostNet {
     for (let q = 0; q < nQueues; q++) {
       this.qdiscs.push(new Qdisc());
       const napi = new PfNapi(this, q);
-      napi.worker = workers.add(`host.napi${q}`, cores[q % cores.length]!, napi);
+      napi.worker = workers.add(`host.napi${q}`, cores[q % cores.length]!, napi, PRIO_SOFTIRQ);
       this.napis.push(napi);
       const dest = HOST_DEST_BASE + q;
       platform.iommu.interrupts.setIrte(q, { mode: "remapped", vector: HOST_DEVICE_VECTOR, dest });
