@@ -2,10 +2,11 @@
  * What a run measures inside its measurement window [start, end): data frames and bytes delivered
  * to their sinks, goodput (transport payload), pure ACKs apart, end-to-end latency of tagged frames.
  * A frame counts when it reaches its sink inside the window, as a receiver-side tool (netperf,
- * iperf) counts. Sinks are bursty (a NAPI poll hands up to 64 frames to the stack at once), so a
- * window's count can be off by about one batch per sink at each edge: windows of tens of
- * milliseconds keep that below a per cent. Frames outside the window still count for conservation
- * (the Ledger) but not here.
+ * iperf) counts: in a guest, when the stack has finished with it (the frames of one NAPI poll arrive
+ * one after another over the poll's CPU time), at the peer when its last bit has crossed the wire.
+ * Delivery is still bursty (a poll follows a throttled interrupt), so a window's count can be off by
+ * about one batch per sink at each edge: windows of tens of milliseconds keep that below a per cent.
+ * Frames outside the window still count for conservation (the Ledger) but not here.
  */
 import { LatencyHistogram } from "./ledger.js";
 
