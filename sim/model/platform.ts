@@ -14,9 +14,10 @@
  * the wire for their exact serialisation time (preamble, SFD, FCS, inter-frame gap: sim/wire.ts).
  *
  * Interrupt moderation (EITR) is the NIC's own; the NIC releases throttled vectors in `poll(now)`.
- * After every access the platform asks the NIC when it next has such work (`nextWakeNs`: the end of
- * a throttled vector's interval) and schedules a poll at exactly that time, as the NIC's interval
- * timer fires when it expires: a throttled interrupt goes out when its interval ends, not later.
+ * After every access the platform asks the NIC when it next has such work (`takeNewWakeNs`: the end
+ * of a throttled vector's interval, a rate-limited queue's next send) and schedules a poll at exactly
+ * that time, as the NIC's interval timer fires when it expires: a throttled interrupt goes out when
+ * its interval ends, not later.
  */
 import { IovError } from "../../src/errors.js";
 import { Hypervisor, HOST_MAP } from "../../src/hypervisor-glue/hypervisor.js";
@@ -194,7 +195,7 @@ export class Platform implements HostMmio, MsiSink {
   private readonly hArrive: HandlerId;
   private readonly hMsi: HandlerId;
   private readonly hWake: HandlerId;
-  /** The pending NIC timer event (`nextWakeNs`) and its time, Infinity when none. */
+  /** The pending NIC timer event (`takeNewWakeNs`) and its time, Infinity when none. */
   private wakeEvent: EventHandle | undefined;
   private wakeAt = Infinity;
   private readonly rxFifoNs: number;
@@ -363,7 +364,7 @@ export class Platform implements HostMmio, MsiSink {
     x.clear();
     for (let i = 0; i < this.msiCount; i++) this.queueMsi(this.msiRid[i]!, this.msiAddr[i]!, this.msiData[i]!);
     this.msiCount = 0;
-    const w = this.nic.nextWakeNs();
+    const w = this.nic.takeNewWakeNs();
     if (w < this.wakeAt) {
       if (this.wakeEvent !== undefined) this.engine.cancel(this.wakeEvent);
       this.wakeAt = w;

@@ -23,6 +23,8 @@ export class InterruptUnit {
 
   /** Set whenever a vector is deferred by its throttle: `Nic.poll` has work (cleared there). */
   deferredAny = false;
+  /** Earliest end of a throttle interval a vector was deferred to since `Nic.takeNewWakeNs`. */
+  newWakeNs = Infinity;
 
   constructor(
     private readonly fns: readonly NicFunction[],
@@ -106,6 +108,7 @@ export class InterruptUnit {
         if (this.nowNs < f.nextIrqNs[n]!) {
           f.irqDeferred |= bit;
           this.deferredAny = true;
+          if (f.nextIrqNs[n]! < this.newWakeNs) this.newWakeNs = f.nextIrqNs[n]!;
           return;
         }
         f.nextIrqNs[n] = this.nowNs + interval;

@@ -271,6 +271,19 @@ export class Nic {
     return this.dp.nowNs;
   }
 
+  /**
+   * Earliest simulated time at which `poll` has work that arose since the last call (a vector
+   * deferred by its throttle, a queue stalled on its rate limiter), or Infinity; then forgets it.
+   * Every `poll` registers again whatever is still pending, so a caller that polls at each time it
+   * is given misses nothing, and pays nothing per function (unlike `nextWakeNs`).
+   */
+  takeNewWakeNs(): number {
+    const t = this.irq.newWakeNs < this.dp.newWakeNs ? this.irq.newWakeNs : this.dp.newWakeNs;
+    this.irq.newWakeNs = Infinity;
+    this.dp.newWakeNs = Infinity;
+    return t;
+  }
+
   /** Earliest simulated time at which `poll` has work (a rate-limited frame or a throttled interrupt), or Infinity. */
   nextWakeNs(): number {
     let t = Infinity;

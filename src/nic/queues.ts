@@ -97,6 +97,8 @@ export class DataPath implements RxSink {
 
   /** Set whenever a queue stalls on its rate limiter: `Nic.poll` has work (cleared there). */
   stalledAny = false;
+  /** Earliest time a queue stalled since `Nic.takeNewWakeNs` can send again. */
+  newWakeNs = Infinity;
 
   constructor(
     private readonly dma: DmaEngine,
@@ -190,6 +192,8 @@ export class DataPath implements RxSink {
           f.ctr[C_RATE_STALLS]!++;
           f.txStalled[q] = 1;
           this.stalledAny = true;
+          const ready = f.bucket.readyAtNs(this.fLen, this.nowNs);
+          if (ready < this.newWakeNs) this.newWakeNs = ready;
           f.txNeed[q] = this.fLen;
           break;
         }
