@@ -159,7 +159,10 @@ describe("NIC register files", () => {
     vf.mmioWrite(0, E1000_EICS, 4, 1);
     expect(msi.writes).toHaveLength(1);
     expect(nic.nextWakeNs()).toBe(101_000);
+    expect(nic.takeNewWakeNs()).toBe(101_000); // registered when the vector was deferred
+    expect(nic.takeNewWakeNs()).toBe(Infinity); // and taken
     nic.poll(50_000);
+    expect(nic.takeNewWakeNs()).toBe(101_000); // a poll before the deadline registers it again
     expect(msi.writes).toHaveLength(1);
     nic.poll(101_000);
     expect(msi.writes).toHaveLength(2);
