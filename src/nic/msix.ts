@@ -21,8 +21,12 @@ export class InterruptUnit {
   private readonly dirty: Int32Array;
   private dirtyCount = 0;
 
-  /** Set whenever a vector is deferred by its throttle: `Nic.poll` has work (cleared there). */
+  /**
+   * Set whenever a vector is deferred by its throttle, with the earliest end of interval among them:
+   * `Nic.poll` releases deferred vectors once that time has come (and clears both).
+   */
   deferredAny = false;
+  deferredMin = Infinity;
   /** Earliest end of a throttle interval a vector was deferred to since `Nic.takeNewWakeNs`. */
   newWakeNs = Infinity;
 
@@ -108,6 +112,7 @@ export class InterruptUnit {
         if (this.nowNs < f.nextIrqNs[n]!) {
           f.irqDeferred |= bit;
           this.deferredAny = true;
+          if (f.nextIrqNs[n]! < this.deferredMin) this.deferredMin = f.nextIrqNs[n]!;
           if (f.nextIrqNs[n]! < this.newWakeNs) this.newWakeNs = f.nextIrqNs[n]!;
           return;
         }

@@ -255,16 +255,22 @@ export class Nic {
       this.dp.nowNs = nowNs;
       this.irq.nowNs = nowNs;
     }
-    // Nothing deferred or stalled since the last poll: nothing to release (the common case per access).
-    if (!this.irq.deferredAny && !this.dp.stalledAny) return;
-    this.irq.deferredAny = false;
+    // Nothing deferred whose interval has ended, nothing stalled: nothing to release (the common case per access).
+    const irqDue = this.irq.deferredAny && nowNs >= this.irq.deferredMin;
+    const stalled = this.dp.stalledAny;
+    if (!irqDue && !stalled) return;
+    if (irqDue) {
+      this.irq.deferredAny = false;
+      this.irq.deferredMin = Infinity;
+    }
     this.dp.stalledAny = false;
     this.step(() => {
-      this.irq.pollDeferred();
-      for (const f of this.fns) {
-        if (!f.active) continue;
-        for (let q = 0; q < f.nq; q++) if (f.txStalled[q] === 1) this.fx.kickTx(f, q);
-      }
+      if (irqDue) this.irq.pollDeferred();
+      if (stalled)
+        for (const f of this.fns) {
+          if (!f.active) continue;
+          for (let q = 0; q < f.nq; q++) if (f.txStalled[q] === 1) this.fx.kickTx(f, q);
+        }
     });
   }
   get nowNs(): number {
