@@ -14,7 +14,7 @@ import { GUEST_DATA_BASE, guestRamFor, rxBufferFor, type BackendContext, type Ba
 import { GRANT_ENTRY_SIZE, GrantOps, GrantTable, XEN_PAGE } from "./grant.js";
 import { RX_SLOT, TX_SLOT, ringSize } from "./netif.js";
 import { Netfront, NetfrontQueue, netfrontQueueBytes, netfrontQueueLayout } from "./netfront.js";
-import { NetbackQueue, VifPort, netbackQueueBytes } from "./netback.js";
+import { NETBACK_STAGING_BYTES, NetbackQueue, VifPort, netbackQueueBytes } from "./netback.js";
 
 export function buildXenPv(ctx: BackendContext): BackendInstance {
   const { p, platform, t } = ctx;
@@ -24,10 +24,11 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
   const nq = p.xen.queues;
   const bufSize = rxBufferFor(ctx.maxFrame);
   const hostQueues = Math.min(p.host.hostQueues, p.host.hostCores);
-  const dom0Bytes = HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize) + p.vms * nq * netbackQueueBytes(bufSize);
+  const dom0Bytes = HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize) + NETBACK_STAGING_BYTES + p.vms * nq * netbackQueueBytes(bufSize);
   const dom0 = platform.hv.createGuest("dom0", guestRamFor(dom0Bytes), p.host.hostCores);
   const net = new HostNet(platform, dom0, hostNetCosts(t, true), ctx.ledger, ctx.capture, ctx.workers, ctx.cores.host, hostQueues, p.host.ringEntries, bufSize);
-  let staging = GUEST_DATA_BASE + HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize);
+  // netback staging blocks start on a 1 MiB boundary (see NETBACK_STAGING_BYTES)
+  let staging = Math.ceil((GUEST_DATA_BASE + HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize)) / NETBACK_STAGING_BYTES) * NETBACK_STAGING_BYTES;
 
   const gtEntries = nq * (ringSize(TX_SLOT) + ringSize(RX_SLOT)) + 16;
   const gtBytes = Math.ceil((gtEntries * GRANT_ENTRY_SIZE) / XEN_PAGE) * XEN_PAGE;

@@ -3,13 +3,18 @@
  * guest's TX requests (the data moves by grant copy — one GNTTABOP_copy hypercall per batch of up to
  * 64 operations — or, with persistent grants, by a plain copy from the guest page mapped once into
  * Dom0), hands each frame to the Dom0 switch, and answers with TX responses; it takes frames the
- * switch queued for the guest (at most RX_QUEUE_MAX waiting: more are dropped, as xenvif's
- * rx_queue_max does) and copies each into a page the guest posted an RX request for.
+ * switch queued for the guest and copies each into a page the guest posted an RX request for.
+ * The queue between the switch and netback is xenvif's: frames are queued while it holds at most
+ * RX_QUEUE_BYTES (xenvif's rx_queue_max, XENVIF_RX_QUEUE_BYTES: half the RX ring's slots in pages,
+ * 512 KiB); past that the VIF's transmit queue is stopped and frames wait in its qdisc
+ * (VIF_QDISC_LEN, the VIF's tx_queue_len) until netback has taken the queue below the limit again;
+ * a full qdisc drops (VifRxQueue). Frames are stored back to back in a byte ring in Dom0 memory.
  * The responses a step writes are pushed to the guest (rsp_prod) when the step ends, as the step's
  * work is done then. Notifications follow the ring protocol: a response batch notifies the guest
- * (EVTCHNOP_send, a hypercall, charged with the thread's next step) only if it asked; before sleeping netback re-arms req_event and checks again
- * (RING_FINAL_CHECK_FOR_REQUESTS).
+ * (EVTCHNOP_send, a hypercall, charged with the thread's next step) only if it asked; before
+ * sleeping netback re-arms req_event and checks again (RING_FINAL_CHECK_FOR_REQUESTS).
  */
+import { IovError } from "../../../src/errors.js";
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { flowHash } from "../../../src/nic/queues.js";
 import { CostMeter, type Worker, type WorkerBody } from "../../model/cpu.js";
@@ -19,8 +24,12 @@ import type { GuestPort, HostCtx, HostNet, StagedQueue } from "../common/host-ne
 import { GNTST_okay, GrantOps, XEN_PAGE } from "./grant.js";
 import { NETIF_RSP_ERROR, NETIF_RSP_OKAY, writeRxResponse, writeTxResponse } from "./netif.js";
 import { DOM0_ID, type EventChannelPeer, type NetfrontQueue } from "./netfront.js";
+import { VifRxQueue } from "./vif-queue.js";
 
-export const RX_QUEUE_MAX = 128;
+/** xenvif's rx_queue_max (XENVIF_RX_QUEUE_BYTES = XEN_NETIF_RX_RING_SIZE / 2 × PAGE_SIZE). */
+export const RX_QUEUE_BYTES = 128 * 4096;
+/** The VIF's tx_queue_len (XENVIF_QUEUE_LENGTH, NETBK_QUEUE_LENGTH in the netback of 2010). */
+export const VIF_QDISC_LEN = 32;
 const BATCH = 64;
 
 export interface NetbackCosts {
@@ -34,9 +43,19 @@ export interface NetbackCosts {
   readonly copyPerByteNs: number;
 }
 
-/** Dom0 memory a netback queue stages frames in: TX batch buffers and the RX queue. */
+/** Bytes of the RX byte ring: the xenvif queue (one frame may overrun it), the qdisc, and a tail left unused at a wrap. */
+const rxRingBytes = (bufSize: number): number => RX_QUEUE_BYTES + (VIF_QDISC_LEN + 2) * bufSize;
+
+/**
+ * Dom0 memory a netback queue stages frames in (TX batch buffers and the RX byte ring): a 1 MiB
+ * block, placed 1 MiB-aligned so that it lies in one 2 MiB chunk of Dom0 RAM (host-contiguous: a
+ * frame's grant copy has one source address).
+ */
+export const NETBACK_STAGING_BYTES = 1 << 20;
 export function netbackQueueBytes(bufSize: number): number {
-  return (BATCH + RX_QUEUE_MAX) * bufSize;
+  const need = BATCH * bufSize + rxRingBytes(bufSize);
+  if (need > NETBACK_STAGING_BYTES) throw new IovError("ERANGE", `netback: ${bufSize} B buffers need ${need} B of staging, more than ${NETBACK_STAGING_BYTES}`);
+  return NETBACK_STAGING_BYTES;
 }
 
 export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChannelPeer, StagedQueue {
@@ -51,11 +70,10 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
   private readonly bOff = new Int32Array(BATCH);
   private readonly bId = new Int32Array(BATCH);
   private readonly bSize = new Int32Array(BATCH);
-  private readonly rxLen = new Int32Array(RX_QUEUE_MAX);
-  private rxHead = 0;
+  /** Frames from the switch for the guest (xenvif's queue and the VIF's qdisc), in Dom0 memory. */
+  private readonly rxq: VifRxQueue;
+  /** Of those, frames netback may take (the rest were handed over by a host step still running). */
   private rxCount = 0;
-  /** Frames handed over by a host step still running (behind rxCount, not yet visible). */
-  private rxStaged = 0;
   /** Responses written by the current step, published to the guest at its end. */
   private txRspPending = false;
   private rxRspPending = false;
@@ -87,15 +105,16 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
   ) {
     this.mapped = new Float64Array(grantEntries).fill(-1);
     this.scratch = new Uint8Array(bufSize);
-    this.dropRxFull = ledger.reason("netback:rx-queue-full");
+    this.dropRxFull = ledger.reason("netback:vif-qdisc-full");
+    this.rxq = new VifRxQueue(rxRingBytes(bufSize), RX_QUEUE_BYTES, VIF_QDISC_LEN, 60);
     this.dropTxBad = ledger.reason("netback:tx-grant-error");
   }
 
   private txStage(k: number): number {
     return this.staging + k * this.bufSize;
   }
-  private rxStage(k: number): number {
-    return this.staging + (BATCH + k) * this.bufSize;
+  private rxStage(off: number): number {
+    return this.staging + BATCH * this.bufSize + off;
   }
 
   /** Event-channel upcall from the guest (its netfront notified). */
@@ -106,21 +125,18 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
 
   /** A frame from the switch for this guest queue. */
   deliver(buf: Uint8Array, len: number): boolean {
-    if (this.rxCount + this.rxStaged === RX_QUEUE_MAX || len > this.bufSize) {
+    const at = len > this.bufSize ? -1 : this.rxq.push(len);
+    if (at < 0) {
       this.net.dropCount(this.dropRxFull);
       return false;
     }
-    const k = (this.rxHead + this.rxCount + this.rxStaged) % RX_QUEUE_MAX;
-    this.dom0.writeBytes(this.rxStage(k), buf, 0, len);
-    this.rxLen[k] = len;
-    this.rxStaged++;
+    this.dom0.writeBytes(this.rxStage(at), buf, 0, len);
     this.net.handOff(this);
     return true;
   }
 
   commit(): void {
-    this.rxCount += this.rxStaged;
-    this.rxStaged = 0;
+    this.rxCount = this.rxq.frames;
   }
 
   /** Dom0 address of the guest page behind `ref`, mapped on first use (persistent grants). */
@@ -200,11 +216,10 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
       const id = g.read16(at);
       const ref = g.read32(at + 4);
       this.rxCons = (this.rxCons + 1) >>> 0;
-      const k = this.rxHead;
-      const len = this.rxLen[k]!;
-      this.rxHead = (k + 1) % RX_QUEUE_MAX;
+      const len = this.rxq.headLen;
+      const src = this.dom0.gpaToHpa(this.rxStage(this.rxq.headOff));
+      this.rxq.pop(); // its bytes are copied below, before anything else can reach the queue
       this.rxCount--;
-      const src = this.dom0.gpaToHpa(this.rxStage(k));
       let ok: boolean;
       if (!persistent) {
         if (m === 0) {
