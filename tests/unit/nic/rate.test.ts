@@ -10,6 +10,21 @@ import { RecordingMsi, TinyDriver, frame } from "./tiny-driver.js";
 const MAC_A = 0x0200_0000_0001;
 const REMOTE = 0x0299_0000_0001;
 
+/** A VF limited to `mbps` at 5 µs with `n` frames of `size` bytes queued and its doorbell rung; bytes on the wire counted. */
+function rateLimitedVf(mbps: number, size: number, n: number): { nic: Nic; wire: { bytes: number } } {
+  const mem = new PhysMem();
+  const wire = { bytes: 0 };
+  const nic = new Nic({ mem, translator: IDENTITY_TRANSLATOR, msiSink: new RecordingMsi(), template: { maxVfs: 1, queuesPerVf: 1 }, uplink: (_b, _o, l) => (wire.bytes += l) });
+  nic.setNumVfs(1);
+  nic.poll(5_000);
+  nic.setVfConfig(0, { ...defaultVfPortConfig(), mac: MAC_A, maxTxRate: mbps });
+  const d = new TinyDriver(nic.vfMmio(0), mem, 0x100_0000, 256);
+  d.upTx();
+  for (let i = 0; i < n; i++) d.queue(frame(REMOTE, MAC_A, size - 14, { seed: i }));
+  d.bump();
+  return { nic, wire };
+}
+
 describe("TX rate limiter (token bucket in simulated time)", () => {
   it("bytes taken never exceed rate × elapsed + burst, for any request pattern", () => {
     fc.assert(
@@ -51,25 +66,16 @@ describe("TX rate limiter (token bucket in simulated time)", () => {
         fc.array(fc.integer({ min: 1_000, max: 3_000_000 }), { minLength: 20, maxLength: 80 }),
         fc.integer({ min: 60, max: 1500 }),
         (mbps, steps, size) => {
-          const mem = new PhysMem();
-          let wireBytes = 0;
-          const nic = new Nic({ mem, translator: IDENTITY_TRANSLATOR, msiSink: new RecordingMsi(), template: { maxVfs: 1, queuesPerVf: 1 }, uplink: (_b, _o, l) => (wireBytes += l) });
-          nic.setNumVfs(1);
-          nic.poll(5_000);
-          nic.setVfConfig(0, { ...defaultVfPortConfig(), mac: MAC_A, maxTxRate: mbps });
-          const d = new TinyDriver(nic.vfMmio(0), mem, 0x100_0000, 256);
-          d.upTx();
           const n = 200;
-          for (let i = 0; i < n; i++) d.queue(frame(REMOTE, MAC_A, size - 14, { seed: i }));
-          d.bump();
+          const { nic, wire } = rateLimitedVf(mbps, size, n);
           const rate = mbpsToBytesPerNs(mbps);
           const burst = Math.max(9736, rate * 1_000_000);
           let now = 5_000;
-          expect(wireBytes).toBeLessThanOrEqual(burst);
+          expect(wire.bytes).toBeLessThanOrEqual(burst);
           for (const dt of steps) {
             now += dt;
             nic.poll(now);
-            expect(wireBytes).toBeLessThanOrEqual(rate * (now - 5_000) + burst + 1e-6);
+            expect(wire.bytes).toBeLessThanOrEqual(rate * (now - 5_000) + burst + 1e-6);
           }
           // liveness: following nextWakeNs drains the queue
           for (let guard = 0; guard < 1000 && nic.stats(0).txPackets < n; guard++) {
@@ -77,10 +83,10 @@ describe("TX rate limiter (token bucket in simulated time)", () => {
             expect(Number.isFinite(t)).toBe(true);
             now = Math.max(now, t);
             nic.poll(now);
-            expect(wireBytes).toBeLessThanOrEqual(rate * (now - 5_000) + burst + 1e-6);
+            expect(wire.bytes).toBeLessThanOrEqual(rate * (now - 5_000) + burst + 1e-6);
           }
           expect(nic.stats(0).txPackets).toBe(n);
-          expect(wireBytes).toBe(n * size);
+          expect(wire.bytes).toBe(n * size);
           expect(nic.nextWakeNs()).toBe(Infinity);
           if (n * size > burst) expect(nic.stats(0).rateStalls).toBeGreaterThan(0);
         },
@@ -92,16 +98,7 @@ describe("TX rate limiter (token bucket in simulated time)", () => {
   it("a timer that polls only at the deadlines takeNewWakeNs reports (kept as the earliest pending) sends everything, never early, like one following nextWakeNs", () => {
     fc.assert(
       fc.property(fc.integer({ min: 10, max: 2_000 }), fc.integer({ min: 60, max: 1500 }), fc.integer({ min: 1, max: 60 }), (mbps, size, n) => {
-        const mem = new PhysMem();
-        let wireBytes = 0;
-        const nic = new Nic({ mem, translator: IDENTITY_TRANSLATOR, msiSink: new RecordingMsi(), template: { maxVfs: 1, queuesPerVf: 1 }, uplink: (_b, _o, l) => (wireBytes += l) });
-        nic.setNumVfs(1);
-        nic.poll(5_000);
-        nic.setVfConfig(0, { ...defaultVfPortConfig(), mac: MAC_A, maxTxRate: mbps });
-        const d = new TinyDriver(nic.vfMmio(0), mem, 0x100_0000, 256);
-        d.upTx();
-        for (let i = 0; i < n; i++) d.queue(frame(REMOTE, MAC_A, size - 14, { seed: i }));
-        d.bump();
+        const { nic, wire } = rateLimitedVf(mbps, size, n);
         const rate = mbpsToBytesPerNs(mbps);
         const burst = Math.max(9736, rate * 1_000_000);
         let armed = nic.takeNewWakeNs(); // what a platform timer would be armed at after the doorbell
@@ -112,10 +109,10 @@ describe("TX rate limiter (token bucket in simulated time)", () => {
           now = Math.max(now, armed);
           nic.poll(now);
           armed = nic.takeNewWakeNs();
-          expect(wireBytes).toBeLessThanOrEqual(rate * (now - 5_000) + burst + 1e-6);
+          expect(wire.bytes).toBeLessThanOrEqual(rate * (now - 5_000) + burst + 1e-6);
         }
         expect(nic.stats(0).txPackets).toBe(n);
-        expect(wireBytes).toBe(n * size);
+        expect(wire.bytes).toBe(n * size);
         expect(armed).toBe(Infinity);
       }),
       { numRuns: 40 },
