@@ -91,28 +91,21 @@ export class ExitLedger {
 
   /** CPU time of the exits counted since the last call (reasons without a price cost nothing). */
   take(): number {
+    const ns = this.pending();
+    if (ns === 0 && ExitLedger.total(this.exits) === this.seenTotal) return 0;
     const e = this.exits;
-    const total = ExitLedger.total(e);
-    if (total === this.seenTotal) return 0;
-    this.seenTotal = total;
-    return (
-      this.delta(0, e.mmio) +
-      this.delta(1, e.pio) +
-      this.delta(2, e.interrupt) +
-      this.delta(3, e.eoi) +
-      this.delta(4, e.hypercall) +
-      this.delta(5, e.ipi) +
-      this.delta(6, e.hlt) +
-      this.delta(7, e.eptViolation) +
-      this.delta(8, e.configSpace)
-    );
-  }
-
-  private delta(i: number, now: number): number {
-    const d = now - this.seen[i]!;
-    if (d === 0) return 0;
-    this.seen[i] = now;
-    return d * this.price[i]!;
+    const s = this.seen;
+    s[0] = e.mmio;
+    s[1] = e.pio;
+    s[2] = e.interrupt;
+    s[3] = e.eoi;
+    s[4] = e.hypercall;
+    s[5] = e.ipi;
+    s[6] = e.hlt;
+    s[7] = e.eptViolation;
+    s[8] = e.configSpace;
+    this.seenTotal = ExitLedger.total(e);
+    return ns;
   }
 }
 
