@@ -62,7 +62,7 @@ export interface RunResult {
     readonly dropped: Readonly<Record<string, number>>;
     readonly inFlight: number;
   };
-  /** The backend's counters over the whole run (window, drain and warm-up). */
+  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpOutOfOrder, tcpDuplicates). */
   readonly counters: Readonly<Record<string, number>>;
   /**
    * Events inside the window: the backend's counters, and the guests' NAPI polls (`guestPolls`)
@@ -220,10 +220,10 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
   });
   platform.peer = traffic.peer;
 
-  // timers: TCP retransmission timeouts, ticking until the drain ends
+  // timers: TCP retransmission timeouts and delayed ACKs, ticking until the drain ends
   const drainEnd = stopAt + p.drainUs * 1000;
   if (p.traffic.kind === "tcp") {
-    const period = traffic.rtoNs / 4;
+    const period = traffic.tickNs;
     const hRto = engine.handler(() => {
       traffic.tcpTimers();
       if (engine.now + period < drainEnd) engine.scheduleIn(period, hRto);
@@ -246,7 +246,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     return {
       exits: sumExits(inst.guests),
       polls,
-      counters: inst.counters(),
+      counters: { ...inst.counters(), ...traffic.tcpCounters() },
       dom0Hypercalls: inst.host === undefined ? 0 : inst.host.exits.hypercall,
       interrupts,
       msis: platform.msis,
@@ -323,7 +323,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     pcie: { upUtilisation: util("pcie.up"), downUtilisation: util("pcie.down") },
     wire: { outUtilisation: util("wire.out"), inUtilisation: util("wire.in") },
     conservation: { offered: led.offered, delivered: led.delivered, dropped: led.dropped, inFlight: led.offered - led.delivered - led.droppedTotal },
-    counters: inst.counters(),
+    counters: { ...inst.counters(), ...traffic.tcpCounters() },
     countersInWindow,
     events: engine.processed,
   };

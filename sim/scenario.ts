@@ -10,7 +10,7 @@
  *   backends: [sriov, xen-pv]         # used when `series` is absent
  *   vms: [1, 8, 32, 60]               # sweep axis 1
  *   frameBytes: [64, 1518]            # sweep axis 2 (UDP frame size incl. FCS)
- *   traffic: { kind, direction, rateMbps, mtu, timestamps, window, ackEvery, rtoUs, reqBytes, respBytes, pcap }
+ *   traffic: { kind, direction, rateMbps, mtu, timestamps, window, ackEvery, rtoUs, sack, reqBytes, respBytes, pcap }
  *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues }
  *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride }
  *   xen: { grants, queues }
@@ -67,7 +67,7 @@ type Mut<T> = { -readonly [K in keyof T]: T[K] };
 
 const TOP_KEYS = ["name", "description", "series", "backends", "vms", "frameBytes", "traffic", "host", "sriov", "xen", "virtio", "costs", "run", "x"] as const;
 const SERIES_KEYS = ["name", "backend", "traffic", "host", "sriov", "xen", "virtio", "costs"] as const;
-const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "window", "ackEvery", "rtoUs", "reqBytes", "respBytes", "pcap", "frameBytes", "flows"] as const;
+const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "window", "ackEvery", "rtoUs", "sack", "reqBytes", "respBytes", "pcap", "frameBytes", "flows"] as const;
 const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues"] as const;
 const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride"] as const;
 const XEN_KEYS = ["grants", "queues"] as const;
@@ -105,6 +105,7 @@ function readTraffic(r: Reader, v: Val, base: TrafficSpec, file: string): Traffi
   t.windowBytes = f.optWith("window", (x) => r.size(x, "a window size like 512KiB"), t.windowBytes);
   t.ackEvery = f.optWith("ackEvery", (x) => r.int(x, 1, 64), t.ackEvery);
   t.rtoUs = f.optWith("rtoUs", (x) => num(r, x, 10, 1e7), t.rtoUs);
+  t.sack = f.optWith("sack", (x) => r.bool(x), t.sack);
   t.reqBytes = f.optWith("reqBytes", (x) => r.int(x, 8, 8972), t.reqBytes);
   t.respBytes = f.optWith("respBytes", (x) => r.int(x, 8, 8972), t.respBytes);
   t.frameBytes = f.optWith("frameBytes", (x) => r.int(x, 64, 9018), t.frameBytes);

@@ -21,7 +21,7 @@ import { readCaptureFile } from "./pcap/reader.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG } from "./pcap/frames.js";
 import { tcpMss } from "./wire.js";
 import { BornTable, P as PARSED, PEER_IP, PEER_MAC, Template, parse as parseFrame, readdress, vmIp, vmMac, vmOfIp } from "./traffic/packets.js";
-import { TcpReceiver, TcpSender, type TcpParams } from "./traffic/tcp.js";
+import { TICK_DIVISOR, TcpReceiver, TcpSender, delAckFor, maxSackBlocks, newSackBlocks, type TcpParams } from "./traffic/tcp.js";
 
 /*
  * Data-path bindings kept module-local: under the TypeScript runners (tsx/esbuild, vite) an imported
@@ -52,7 +52,10 @@ export interface TrafficSpec {
   /** TCP receive window (bytes), the cap of cwnd. */
   readonly windowBytes: number;
   readonly ackEvery: number;
+  /** TCP retransmission-timeout floor (rto_min), µs. */
   readonly rtoUs: number;
+  /** TCP selective acknowledgments (RFC 2018): on by default, as in Linux; off leaves NewReno recovery. */
+  readonly sack: boolean;
   /** Request/response: UDP payload bytes of each. */
   readonly reqBytes: number;
   readonly respBytes: number;
@@ -71,7 +74,8 @@ export const DEFAULT_TRAFFIC: TrafficSpec = {
   timestamps: true,
   windowBytes: 512 * 1024,
   ackEvery: 2,
-  rtoUs: 1000,
+  rtoUs: 10000,
+  sack: true,
   reqBytes: 64,
   respBytes: 64,
   flows: 1,
@@ -188,13 +192,30 @@ class Pacer {
   }
 }
 
+/** A TCP receiver and its ACK frames (index: SACK blocks carried). */
+interface TcpIn {
+  readonly r: TcpReceiver;
+  readonly acks: Template[];
+}
+
+const SACK = newSackBlocks();
+/** The receiver's ACK now, as a frame: the template for its number of SACK blocks, filled in. */
+function ackFrame(t: TcpIn, ipId: number): Template {
+  const ackNo = t.r.takeAck(SACK);
+  const tpl = t.acks[SACK.n]!;
+  for (let i = 0; i < SACK.n; i++) tpl.setSack(i, SACK.left[i]!, SACK.right[i]!);
+  tpl.setTcp(0, ackNo, F_ACK);
+  tpl.setIpId(ipId);
+  return tpl;
+}
+
 /** One guest's application. */
 export class VmApp implements GuestApp {
   lastCostNs = 0;
   // roles
   udp: { tpl: Template; flow: number; pace: Pacer; port: number; flows: number; k: number } | undefined;
   tcpOut: { s: TcpSender; tpl: Template; flow: number } | undefined;
-  tcpIn: { r: TcpReceiver; ack: Template } | undefined;
+  tcpIn: TcpIn | undefined;
   rrServer: { resp: Template; pending: number; qFlow: Int32Array; qSeq: Float64Array; head: number } | undefined;
   rrClient: { req: Template; flow: number; outstanding: boolean } | undefined;
   pcap: { frames: PcapFrames; next: number; startNs: number; loops: number } | undefined;
@@ -240,9 +261,7 @@ export class VmApp implements GuestApp {
     let len: number;
     if (this.tcpIn !== undefined && this.tcpIn.r.ackPending) {
       const a = this.tcpIn;
-      a.ack.setTcp(0, a.r.takeAck(), F_ACK);
-      a.ack.setIpId(this.ipId++);
-      len = a.ack.copyTo(out);
+      len = ackFrame(a, this.ipId++).copyTo(out);
       this.lastCostNs = env.pureAckNs;
     } else if (this.rrServer !== undefined && this.rrServer.pending > 0) {
       const r = this.rrServer;
@@ -319,12 +338,13 @@ export class VmApp implements GuestApp {
         this.lastCostNs = env.pureAckNs;
         const at = atNs + this.lastCostNs;
         env.window.deliver(at, len, 0, -1, true);
-        if (this.tcpOut !== undefined && P.dstPort === BASE_PORT + this.vm) this.tcpOut.s.onAck(P.tcpAck, at);
+        if (this.tcpOut !== undefined && P.dstPort === BASE_PORT + this.vm) this.tcpOut.s.onAck(P.tcpAck, at, P.sack);
         return;
       }
       this.lastCostNs = env.stackRxNs + copy;
-      env.window.deliver(atNs + this.lastCostNs, len, P.payLen, P.tagged ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
-      this.tcpIn?.r.onData(P.payLen, (P.tcpFlags & F_PSH) !== 0);
+      // goodput: the stream's bytes that arrived for the first time (a retransmission of held data adds none)
+      const fresh = this.tcpIn !== undefined ? this.tcpIn.r.onData(P.tcpSeq, P.payLen, (P.tcpFlags & F_PSH) !== 0, atNs + this.lastCostNs) : P.payLen;
+      env.window.deliver(atNs + this.lastCostNs, len, fresh, P.tagged ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
       return;
     }
     this.lastCostNs = env.stackRxNs + copy;
@@ -352,7 +372,7 @@ export class VmApp implements GuestApp {
 export class WorldPeer implements WirePeer {
   udpGen: { tpls: Template[]; flows: number[]; next: number; intervalNs: number; ports: number; k: Int32Array } | undefined;
   tcpOut: Array<{ s: TcpSender; tpl: Template; flow: number }> | undefined;
-  tcpIn: Array<{ r: TcpReceiver; ack: Template }> | undefined;
+  tcpIn: TcpIn[] | undefined;
   rrClients: Array<{ req: Template; flow: number }> | undefined;
   rrServer: Template[] | undefined;
   pcap: { frames: PcapFrames; next: number; loops: number; startNs: number; vm: number } | undefined;
@@ -459,10 +479,16 @@ export class WorldPeer implements WirePeer {
     }
   }
 
-  /** Retransmission-timeout check of the peer's senders (called by the run's timer). */
+  /** Timer checks of the peer's streams (called by the run's tick): retransmission timeouts, delayed ACKs. */
   tcpTimers(): void {
-    if (this.tcpOut === undefined) return;
-    for (let i = 0; i < this.tcpOut.length; i++) if (this.tcpOut[i]!.s.inFlight > 0) this.pumpTcp(i);
+    if (this.tcpOut !== undefined) for (let i = 0; i < this.tcpOut.length; i++) if (this.tcpOut[i]!.s.outstanding > 0) this.pumpTcp(i);
+    if (this.tcpIn !== undefined) {
+      const now = this.env.engine.now;
+      for (const r of this.tcpIn) {
+        if (!r.r.delayedAckDue(now)) continue;
+        this.send(ackFrame(r, this.ipId++).copyTo(this.scratch));
+      }
+    }
   }
 
   private sendRequest(i: number): void {
@@ -498,18 +524,16 @@ export class WorldPeer implements WirePeer {
       if (P.payLen === 0) {
         env.window.deliver(now, len, 0, -1, true);
         if (this.tcpOut !== undefined && vm >= 0 && vm < this.tcpOut.length) {
-          this.tcpOut[vm]!.s.onAck(P.tcpAck, now);
+          this.tcpOut[vm]!.s.onAck(P.tcpAck, now, P.sack);
           this.pumpTcp(vm);
         }
       } else {
-        env.window.deliver(now, len, P.payLen, P.tagged ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
         const r = this.tcpIn?.[vm];
+        const fresh = r !== undefined ? r.r.onData(P.tcpSeq, P.payLen, (P.tcpFlags & F_PSH) !== 0, now) : P.payLen;
+        env.window.deliver(now, len, fresh, P.tagged ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
         if (r !== undefined) {
-          r.r.onData(P.payLen, (P.tcpFlags & F_PSH) !== 0);
           if (r.r.ackPending) {
-            r.ack.setTcp(0, r.r.takeAck(), F_ACK);
-            r.ack.setIpId(this.ipId++);
-            this.send(r.ack.copyTo(this.scratch));
+            this.send(ackFrame(r, this.ipId++).copyTo(this.scratch));
           }
         }
       }
@@ -532,9 +556,11 @@ export class WorldPeer implements WirePeer {
 export interface Traffic {
   readonly apps: VmApp[];
   readonly peer: WorldPeer;
-  /** Timers the run must tick (TCP retransmission timeouts), with their period. */
-  readonly rtoNs: number;
+  /** The period of the run's tick for the TCP timers (retransmission timeouts, delayed ACKs), ns. */
+  readonly tickNs: number;
   tcpTimers(): void;
+  /** TCP loss recovery so far, summed over every stream (empty for other traffic). */
+  tcpCounters(): Record<string, number>;
 }
 
 /** Build the applications and the peer for `spec` over `env.vms` guests (`pcap`: the file, if already loaded). */
@@ -547,11 +573,15 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
   const dstOf = (i: number): number => (i + 1) % n;
   const perVmInterval = (frameLen: number): number => (spec.rateMbps > 0 ? ((frameLen + FCS + 20) * 8 * 1000) / spec.rateMbps : 0);
   const mss = spec.kind === "tcp" ? tcpMss({ mtu: spec.mtu, timestamps: spec.timestamps }) : 0;
-  const tcpP: TcpParams = { mss, windowBytes: spec.windowBytes, ackEvery: spec.ackEvery, rtoNs: spec.rtoUs * 1000 };
+  const tcpP: TcpParams = { mss, windowBytes: spec.windowBytes, ackEvery: spec.ackEvery, rtoNs: spec.rtoUs * 1000, delAckNs: delAckFor(spec.rtoUs * 1000) };
   const tcpData = (sMac: number, dMac: number, sIp: number, dIp: number, sPort: number, dPort: number): Template =>
     Template.tcp(mss, spec.timestamps, sMac, dMac, sIp, dIp, sPort, dPort);
-  const tcpAck = (sMac: number, dMac: number, sIp: number, dIp: number, sPort: number, dPort: number): Template =>
-    Template.tcp(0, spec.timestamps, sMac, dMac, sIp, dIp, sPort, dPort);
+  const sackBlocks = spec.sack ? maxSackBlocks(spec.timestamps) : 0;
+  /** A receiver with its ACK frames: one template per number of SACK blocks. */
+  const tcpIn = (sMac: number, dMac: number, sIp: number, dIp: number, sPort: number, dPort: number): TcpIn => ({
+    r: new TcpReceiver(spec.ackEvery, tcpP.delAckNs, sackBlocks),
+    acks: Array.from({ length: sackBlocks + 1 }, (_, n) => Template.tcp(0, spec.timestamps, sMac, dMac, sIp, dIp, sPort, dPort, n)),
+  });
 
   switch (spec.kind) {
     case "udp": {
@@ -580,20 +610,20 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
         peer.tcpOut = [];
         for (let i = 0; i < n; i++) {
           peer.tcpOut.push({ s: new TcpSender(tcpP), tpl: tcpData(PEER_MAC, env.wireDstMac(i), PEER_IP, vmIp(i), DATA_PORT, BASE_PORT + i), flow: born.flow() });
-          apps[i]!.tcpIn = { r: new TcpReceiver(spec.ackEvery), ack: tcpAck(vmMac(i), PEER_MAC, vmIp(i), PEER_IP, BASE_PORT + i, DATA_PORT) };
+          apps[i]!.tcpIn = tcpIn(vmMac(i), PEER_MAC, vmIp(i), PEER_IP, BASE_PORT + i, DATA_PORT);
         }
       } else if (spec.direction === "tx") {
         peer.tcpIn = [];
         for (let i = 0; i < n; i++) {
           apps[i]!.tcpOut = { s: new TcpSender(tcpP), tpl: tcpData(vmMac(i), PEER_MAC, vmIp(i), PEER_IP, BASE_PORT + i, DATA_PORT), flow: born.flow() };
-          peer.tcpIn.push({ r: new TcpReceiver(spec.ackEvery), ack: tcpAck(PEER_MAC, env.wireDstMac(i), PEER_IP, vmIp(i), DATA_PORT, BASE_PORT + i) });
+          peer.tcpIn.push(tcpIn(PEER_MAC, env.wireDstMac(i), PEER_IP, vmIp(i), DATA_PORT, BASE_PORT + i));
         }
       } else {
         for (let i = 0; i < n; i++) {
           const d = dstOf(i);
           const s = (i - 1 + n) % n; // the VM that sends to i
           apps[i]!.tcpOut = { s: new TcpSender(tcpP), tpl: tcpData(vmMac(i), vmMac(d), vmIp(i), vmIp(d), BASE_PORT + i, DATA_PORT), flow: born.flow() };
-          apps[i]!.tcpIn = { r: new TcpReceiver(spec.ackEvery), ack: tcpAck(vmMac(i), vmMac(s), vmIp(i), vmIp(s), DATA_PORT, BASE_PORT + s) };
+          apps[i]!.tcpIn = tcpIn(vmMac(i), vmMac(s), vmIp(i), vmIp(s), DATA_PORT, BASE_PORT + s);
         }
       }
       break;
@@ -634,14 +664,30 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
   return {
     apps,
     peer,
-    rtoNs: tcpP.rtoNs,
+    tickNs: Math.min(tcpP.rtoNs, tcpP.delAckNs) / TICK_DIVISOR,
     tcpTimers(): void {
       peer.tcpTimers();
       const now = env.engine.now;
       for (let i = 0; i < n; i++) {
-        const t = apps[i]!.tcpOut;
-        if (t !== undefined && t.s.checkTimeout(now)) env.kickVm(i);
+        const a = apps[i]!;
+        const t = a.tcpOut;
+        // the guest's timer softirq: a retransmission or a held ACK is sent by its kernel
+        if ((t !== undefined && t.s.checkTimeout(now)) || (a.tcpIn !== undefined && a.tcpIn.r.delayedAckDue(now))) env.kickVm(i);
       }
+    },
+    tcpCounters(): Record<string, number> {
+      if (spec.kind !== "tcp") return {};
+      const senders = [...(peer.tcpOut ?? []).map((t) => t.s), ...apps.flatMap((a) => (a.tcpOut !== undefined ? [a.tcpOut.s] : []))];
+      const receivers = [...(peer.tcpIn ?? []).map((t) => t.r), ...apps.flatMap((a) => (a.tcpIn !== undefined ? [a.tcpIn.r] : []))];
+      const sum = <T>(xs: T[], f: (x: T) => number): number => xs.reduce((a, x) => a + f(x), 0);
+      return {
+        tcpRetransmits: sum(senders, (s) => s.retransmits),
+        tcpFastRetransmits: sum(senders, (s) => s.fastRetransmits),
+        tcpTimeouts: sum(senders, (s) => s.timeouts),
+        tcpSpuriousTimeouts: sum(senders, (s) => s.spuriousTimeouts),
+        tcpOutOfOrder: sum(receivers, (r) => r.outOfOrder),
+        tcpDuplicates: sum(receivers, (r) => r.duplicates),
+      };
     },
   };
 }

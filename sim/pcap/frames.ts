@@ -24,6 +24,10 @@ const TCP_OPT_NOP = 1;
 const TCP_OPT_TIMESTAMP = 8;
 const TCP_OPT_TIMESTAMP_LEN = 10;
 const TCP_TS_OPTION_SPACE = 12;
+const TCP_OPT_SACK = 5;
+/** Option space of n SACK blocks: NOP, NOP, kind, length, 8 bytes a block (RFC 2018). */
+const sackOptionSpace = (n: number): number => (n === 0 ? 0 : 4 + 8 * n);
+const TCP_MAX_OPTION_SPACE = 40;
 const TWO_POW_32 = 0x1_0000_0000;
 const IPV4_MAX_TOTAL = 0xffff;
 
@@ -74,6 +78,8 @@ export interface TcpFrameSpec extends Ipv4Fields, PayloadFields {
   window: number;
   /** RFC 7323 timestamps option (NOP, NOP, TS): 12 option bytes. */
   timestamps?: { readonly value: number; readonly echo: number } | undefined;
+  /** RFC 2018 SACK blocks [left, right) (NOP, NOP, SACK): 4 + 8 per block option bytes; at most 4, 3 with timestamps. */
+  sack?: ReadonlyArray<readonly [number, number]> | undefined;
 }
 
 function u16(name: string, v: number): void {
@@ -243,7 +249,7 @@ export function writeUdpFrame(out: Uint8Array, offset: number, spec: UdpFrameSpe
 }
 
 function tcpHeaderLength(spec: TcpFrameSpec): number {
-  return TCP_HEADER_BYTES + (spec.timestamps !== undefined ? TCP_TS_OPTION_SPACE : 0);
+  return TCP_HEADER_BYTES + (spec.timestamps !== undefined ? TCP_TS_OPTION_SPACE : 0) + sackOptionSpace(spec.sack?.length ?? 0);
 }
 
 /** Length `writeTcpFrame` will produce for `spec`. */
@@ -266,6 +272,14 @@ export function writeTcpFrame(out: Uint8Array, offset: number, spec: TcpFrameSpe
     u32("tsval", spec.timestamps.value);
     u32("tsecr", spec.timestamps.echo);
   }
+  const blocks = spec.sack ?? [];
+  for (const [l, r] of blocks) {
+    u32("SACK left edge", l);
+    u32("SACK right edge", r);
+  }
+  const optSpace = (spec.timestamps !== undefined ? TCP_TS_OPTION_SPACE : 0) + sackOptionSpace(blocks.length);
+  if (optSpace > TCP_MAX_OPTION_SPACE)
+    throw new IovError("ERANGE", `${blocks.length} SACK blocks do not fit in TCP's 40 option bytes${spec.timestamps !== undefined ? " next to timestamps" : ""}`, { sackBlocks: blocks.length });
   const n = payloadLengthOf(spec);
   const thl = tcpHeaderLength(spec);
   const tcpLen = thl + n;
@@ -292,6 +306,17 @@ export function writeTcpFrame(out: Uint8Array, offset: number, spec: TcpFrameSpe
     out[t + 23] = TCP_OPT_TIMESTAMP_LEN;
     put32(out, t + 24, spec.timestamps.value);
     put32(out, t + 28, spec.timestamps.echo);
+  }
+  if (blocks.length > 0) {
+    const o = t + TCP_HEADER_BYTES + (spec.timestamps !== undefined ? TCP_TS_OPTION_SPACE : 0);
+    out[o] = TCP_OPT_NOP;
+    out[o + 1] = TCP_OPT_NOP;
+    out[o + 2] = TCP_OPT_SACK;
+    out[o + 3] = 2 + 8 * blocks.length;
+    blocks.forEach(([l, r], i) => {
+      put32(out, o + 4 + 8 * i, l);
+      put32(out, o + 8 + 8 * i, r);
+    });
   }
   writePayload(out, t + thl, spec, n);
   const sum = onesComplementSum(out, t, tcpLen, pseudoHeaderSum(spec.srcIp, spec.dstIp, IPPROTO_TCP, tcpLen));

@@ -8,6 +8,7 @@
  */
 import { IovError } from "../../src/errors.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG, writeTcpFrame, writeUdpFrame } from "../pcap/frames.js";
+import { newSackBlocks } from "./tcp.js";
 
 /** The machine on the other end of the wire. */
 export const PEER_MAC = 0x02_99_00_00_00_01;
@@ -79,7 +80,8 @@ export class Template {
     return new Template(buf, len, true);
   }
 
-  static tcp(payload: number, timestamps: boolean, srcMac: number, dstMac: number, srcIp: number, dstIp: number, srcPort: number, dstPort: number): Template {
+  /** With `sackBlocks` > 0: a SACK option of that many blocks after the timestamps (set them with `setSack`). */
+  static tcp(payload: number, timestamps: boolean, srcMac: number, dstMac: number, srcIp: number, dstIp: number, srcPort: number, dstPort: number, sackBlocks = 0): Template {
     const spec = {
       dstMac,
       srcMac,
@@ -92,12 +94,24 @@ export class Template {
       flags: TCP_FLAG.ACK,
       window: 0xffff,
       timestamps: timestamps ? { value: 1, echo: 1 } : undefined,
+      sack: sackBlocks > 0 ? Array.from({ length: sackBlocks }, () => [0, 0] as const) : undefined,
       payloadLength: payload,
       payloadSeed: 0,
     };
-    const buf = new Uint8Array(14 + 20 + 20 + (timestamps ? 12 : 0) + payload + 64);
+    const buf = new Uint8Array(14 + 20 + 60 + payload + 64);
     const len = writeTcpFrame(buf, 0, spec);
-    return new Template(buf, len, false);
+    const t = new Template(buf, len, false);
+    if (sackBlocks > 0) t.sackOff = t.l4Off + 20 + (timestamps ? 12 : 0) + 4;
+    return t;
+  }
+
+  /** Offset of the first SACK block's left edge (-1: no SACK option). */
+  sackOff = -1;
+
+  /** Set SACK block i to [left, right) (32-bit sequence numbers). */
+  setSack(i: number, left: number, right: number): void {
+    this.set32(this.sackOff + 8 * i, left >>> 0);
+    this.set32(this.sackOff + 8 * i + 4, right >>> 0);
   }
 
   /** Set the 16-bit word at `off` (in the IP header or the transport segment), fixing the checksums. */
@@ -163,7 +177,38 @@ export const P = {
   tagged: false,
   tagFlow: 0,
   tagSeq: 0,
+  /** SACK blocks of a TCP segment (32-bit edges). */
+  sack: newSackBlocks(),
 };
+
+/** The SACK option among the TCP options in b[from, to) into P.sack (n = 0 when none or malformed). */
+function readSack(b: Uint8Array, from: number, to: number): void {
+  const sk = P.sack;
+  sk.n = 0;
+  let o = from;
+  while (o < to) {
+    const kind = b[o]!;
+    if (kind === 0) return; // end of options
+    if (kind === 1) {
+      o++;
+      continue;
+    }
+    if (o + 1 >= to) return;
+    const len = b[o + 1]!;
+    if (len < 2 || o + len > to) return;
+    if (kind === 5 && (len - 2) % 8 === 0) {
+      const n = Math.min((len - 2) / 8, sk.left.length);
+      for (let i = 0; i < n; i++) {
+        const q = o + 2 + 8 * i;
+        sk.left[i] = ((b[q]! << 24) | (b[q + 1]! << 16) | (b[q + 2]! << 8) | b[q + 3]!) >>> 0;
+        sk.right[i] = ((b[q + 4]! << 24) | (b[q + 5]! << 16) | (b[q + 6]! << 8) | b[q + 7]!) >>> 0;
+      }
+      sk.n = n;
+      return;
+    }
+    o += len;
+  }
+}
 
 /** Parse an Ethernet/IPv4/UDP-or-TCP frame into `P`; P.ok false for anything else. */
 export function parse(b: Uint8Array, len: number): boolean {
@@ -197,6 +242,7 @@ export function parse(b: Uint8Array, len: number): boolean {
     P.tcpSeq = ((b[l4 + 4]! << 24) | (b[l4 + 5]! << 16) | (b[l4 + 6]! << 8) | b[l4 + 7]!) >>> 0;
     P.tcpAck = ((b[l4 + 8]! << 24) | (b[l4 + 9]! << 16) | (b[l4 + 10]! << 8) | b[l4 + 11]!) >>> 0;
     P.tcpFlags = b[l4 + 13]!;
+    readSack(b, l4 + 20, P.payOff);
   } else return false;
   P.srcPort = get16(b, l4);
   P.dstPort = get16(b, l4 + 2);

@@ -9,6 +9,8 @@ export interface TestPacket {
   readonly proto: "udp" | "tcp";
   readonly srcPort: number;
   readonly dstPort: number;
+  /** TCP SACK blocks [left, right) carried, if any. */
+  readonly sack?: ReadonlyArray<readonly [number, number]>;
 }
 
 /**
@@ -36,6 +38,9 @@ export function makeTraffic(count: number, seed = 1, interfaces = 2): TestPacket
       tcp.seq = (i * 1448) >>> 0;
       tcp.ipId = i & 0xffff;
       tcp.timestamps = i % 8 === 3 ? { value: i, echo: i >>> 1 } : undefined;
+      // every fourth TCP segment carries SACK blocks: up to 4 alone, up to 3 next to timestamps
+      const nSack = i % 16 === 7 || i % 16 === 11 ? 1 + ((i >>> 4) % (tcp.timestamps !== undefined ? 3 : 4)) : 0;
+      tcp.sack = nSack > 0 ? Array.from({ length: nSack }, (_, k) => [(i * 7919 + k * 2 ** 20) >>> 0, (i * 7919 + k * 2 ** 20 + 1448 * (k + 1)) >>> 0] as const) : undefined;
       tcp.payloadLength = rng.nextInt(1449);
       tcp.payloadSeed = i;
       len = writeTcpFrame(scratch, 0, tcp);
@@ -52,7 +57,8 @@ export function makeTraffic(count: number, seed = 1, interfaces = 2): TestPacket
       srcPort = udp.srcPort;
       dstPort = udp.dstPort;
     }
-    out.push({ tsNs: t, iface: i % interfaces, frame: scratch.slice(0, len), vlanId: vlan?.vid ?? -1, proto, srcPort, dstPort });
+    const sack = proto === "tcp" ? tcp.sack : undefined;
+    out.push({ tsNs: t, iface: i % interfaces, frame: scratch.slice(0, len), vlanId: vlan?.vid ?? -1, proto, srcPort, dstPort, ...(sack !== undefined ? { sack } : {}) });
   }
   return out;
 }

@@ -69,13 +69,16 @@ describe("tshark and capinfos read our captures", () => {
         "-e", "frame.number", "-e", "frame.len", "-e", "frame.time_epoch", "-e", "frame.interface_name",
         "-e", "vlan.id", "-e", "ip.checksum.status", "-e", "udp.checksum.status", "-e", "tcp.checksum.status",
         "-e", "udp.srcport", "-e", "tcp.srcport",
+        "-o", "tcp.relative_sequence_numbers:FALSE", "-E", "aggregator=;", "-e", "tcp.options.sack_le", "-e", "tcp.options.sack_re",
       ]);
       const rows = out.trim().split("\n").map((l) => l.split(","));
       expect(rows).toHaveLength(COUNT);
       const ng = path === pcapngPath;
       rows.forEach((r, i) => {
         const p = traffic[i]!;
-        const [num, len, time, ifname, vlan, ipCk, udpCk, tcpCk, udpSport, tcpSport] = r;
+        const [num, len, time, ifname, vlan, ipCk, udpCk, tcpCk, udpSport, tcpSport, sackLe, sackRe] = r;
+        // SACK blocks decoded from the TCP options, edges as written
+        expect({ i, le: sackLe, re: sackRe }).toEqual({ i, le: (p.sack ?? []).map((b) => b[0]).join(";"), re: (p.sack ?? []).map((b) => b[1]).join(";") });
         expect({ i, num, len, time, ifname, vlan }).toEqual({
           i,
           num: String(i + 1),
