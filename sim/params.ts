@@ -26,6 +26,11 @@ export interface HostParams {
   readonly iotlbEntries: number;
   /** PF queue pairs used by the host/Dom0 driver (RSS on receive, one TX queue per host core). */
   readonly hostQueues: number;
+  /**
+   * An idle vCPU halts (HLT: a VM exit; Xen PV: the SCHEDOP_block hypercall) and its next interrupt
+   * or timer resumes it through the host. Off by default: vCPUs spin idle at no cost, as before.
+   */
+  readonly vcpuHalt: boolean;
 }
 
 export interface SriovParams {
@@ -83,6 +88,7 @@ export const DEFAULT_HOST: HostParams = {
   ringEntries: 512,
   iotlbEntries: 512,
   hostQueues: 4,
+  vcpuHalt: false,
 };
 
 export const DEFAULT_SRIOV: SriovParams = { interrupts: "remapped", iommuPage: "4k", mapping: "static", deferredBatch: 250, bufferStride: 2048 };

@@ -66,6 +66,16 @@ export interface KernelCosts {
   readonly napiPollNs: number;
 }
 
+/**
+ * What an idle vCPU does (host.vcpuHalt). `kvm`: the guest executes HLT, a VM exit (counted as
+ * `hlt`); the vCPU is then not running, so an interrupt for it goes through the host, which resumes
+ * it — Guest.deliverInterrupt counts that as an interrupt exit even when posted — and a timer that
+ * wakes it (a kick) is a host interrupt too, counted the same. `xen`: a PV guest blocks with the
+ * SCHEDOP_block hypercall (counted as `hlt`), and the event-channel upcall that wakes it is already
+ * charged per interrupt. `none`: an idle vCPU spins at no cost.
+ */
+export type HaltMode = "none" | "kvm" | "xen";
+
 export class GuestKernel implements WorkerBody, RxConsumer {
   worker: Worker | undefined;
   private napi = false;
@@ -75,6 +85,7 @@ export class GuestKernel implements WorkerBody, RxConsumer {
   private rxCost = 0;
   /** Start of the current poll's per-frame work: the step's start plus the CPU time before the poll's frames. */
   private rxBase = 0;
+  private halted = false;
   private readonly out: Uint8Array;
   /** Interrupts taken, NAPI polls, frames sent and received. */
   interrupts = 0;
@@ -89,12 +100,20 @@ export class GuestKernel implements WorkerBody, RxConsumer {
     private readonly exits: ExitLedger,
     private readonly c: KernelCosts,
     maxFrame: number,
+    private readonly halt: HaltMode = "none",
   ) {
     this.out = new Uint8Array(maxFrame);
   }
 
+  /** The vCPU leaves its halt (its step is about to run). */
+  private resume(): void {
+    this.halted = false;
+    this.guest.vcpus[0]!.running = true;
+  }
+
   /** The device's interrupt (or event-channel upcall) reached this vCPU. */
   onInterrupt(): void {
+    if (this.halted) this.resume();
     this.interrupts++;
     this.irqs++;
     this.napi = true;
@@ -103,6 +122,11 @@ export class GuestKernel implements WorkerBody, RxConsumer {
 
   /** The application may have something to send (a timer fired, a window opened). */
   kick(): void {
+    if (this.halted) {
+      // a timer (or the application's wake-up) reaches a halted vCPU through a host interrupt
+      if (this.halt === "kvm") this.guest.exits.interrupt++;
+      this.resume();
+    }
     this.worker?.wake();
   }
 
@@ -135,7 +159,14 @@ export class GuestKernel implements WorkerBody, RxConsumer {
       c += this.send();
       return c + this.nic.meter.take() + this.exits.take();
     }
-    return c > 0 ? c : -1;
+    if (c > 0) return c;
+    if (this.halt !== "none") {
+      // nothing to do: the vCPU halts until an interrupt or a timer
+      this.halted = true;
+      this.guest.vcpus[0]!.running = false;
+      this.guest.exits.hlt++;
+    }
+    return -1;
   }
 
   private send(): number {

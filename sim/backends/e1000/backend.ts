@@ -334,8 +334,8 @@ export function buildE1000(ctx: BackendContext): BackendInstance {
     taps.push(tap);
     dev.onRxAvailable = () => tap.worker.wake();
     net.ports.push(tap);
-    const ledger = new ExitLedger(g.exits, { mmio: t.e1000RegisterTrap, interrupt: t.vmExitKernel, eoi: t.virtualEoi });
-    const kernel = new GuestKernel(g, nic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry }, ctx.maxFrame);
+    const ledger = new ExitLedger(g.exits, { mmio: t.e1000RegisterTrap, interrupt: t.vmExitKernel, eoi: t.virtualEoi, hlt: t.vmExitKernel });
+    const kernel = new GuestKernel(g, nic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     nic.kernel = kernel;
     kernels.push(kernel);

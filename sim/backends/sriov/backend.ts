@@ -56,7 +56,7 @@ export function buildSriov(ctx: BackendContext): BackendInstance {
     nic.setVfConfig(i, { ...defaultVfPortConfig(), mac: vmMac(i) });
     if (ctx.maxFrame > 1518) nic.setMaxFrame(i, ctx.maxFrame);
     const rid = nic.requesterId(i);
-    const ledger = new ExitLedger(g.exits, { interrupt: t.vmExitKernel, eoi: t.virtualEoi, mmio: t.vmExitUser, eptViolation: t.vmExitKernel });
+    const ledger = new ExitLedger(g.exits, { interrupt: t.vmExitKernel, eoi: t.virtualEoi, mmio: t.vmExitUser, eptViolation: t.vmExitKernel, hlt: t.vmExitKernel });
     const did = platform.attachDomain(rid, g, pageSize, s.mapping === "static");
     g.mapDirect("vf-bar0", GUEST_BAR_GPA, GUEST_BAR_SIZE, fnBarHpa(i + 1, 0));
     const regs: RegPort = {
@@ -72,7 +72,7 @@ export function buildSriov(ctx: BackendContext): BackendInstance {
       mapper = m;
     }
     nics.push(vnic);
-    const kernel = new GuestKernel(g, vnic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry }, ctx.maxFrame);
+    const kernel = new GuestKernel(g, vnic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     kernels.push(kernel);
     g.onInterrupt(GUEST_NET_VECTOR, () => kernel.onInterrupt());

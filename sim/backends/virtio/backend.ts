@@ -252,8 +252,8 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
     g.mapTrap("virtio-notify", GUEST_BAR_GPA, 4, vh, "pio");
     const drv = new VirtioNetDriver(g, rxDrv, txDrv, GUEST_BAR_GPA, { txNs: t.nicDriverTxPerPacket, rxNs: t.nicDriverRxPerPacket, txCleanNs: t.nicDriverTxCleanPerPacket }, () => platform.engine.now, ctx.capture, `vnet${i}`, ctx.maxFrame);
     drivers.push(drv);
-    const ledger = new ExitLedger(g.exits, { pio: t.virtioKick, interrupt: t.vmExitKernel, eoi: t.virtualEoi, mmio: t.vmExitUser });
-    const kernel = new GuestKernel(g, drv, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry }, ctx.maxFrame);
+    const ledger = new ExitLedger(g.exits, { pio: t.virtioKick, interrupt: t.vmExitKernel, eoi: t.virtualEoi, mmio: t.vmExitUser, hlt: t.vmExitKernel });
+    const kernel = new GuestKernel(g, drv, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     kernels.push(kernel);
     g.onInterrupt(GUEST_NET_VECTOR, () => kernel.onInterrupt());

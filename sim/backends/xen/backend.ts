@@ -57,8 +57,8 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
     for (let j = 0; j < nq; j++) fq.push(new NetfrontQueue(g, netfrontQueueLayout(gtGpa + gtBytes + j * netfrontQueueBytes()), gt, persistent));
     const front = new Netfront(fq, { perPacketNs: t.xenNetfrontPerPacket }, () => platform.engine.now, ctx.capture, `vif${i}`);
     fronts.push(front);
-    const ledger = new ExitLedger(g.exits, { hypercall: t.xenEventChannelSend });
-    const kernel = new GuestKernel(g, front, ctx.apps[i]!, ledger, { irqEntryNs: t.xenEventChannelUpcall, napiPollNs: t.napiPollEntry }, ctx.maxFrame);
+    const ledger = new ExitLedger(g.exits, { hypercall: t.xenEventChannelSend, hlt: t.nullHypercall });
+    const kernel = new GuestKernel(g, front, ctx.apps[i]!, ledger, { irqEntryNs: t.xenEventChannelUpcall, napiPollNs: t.napiPollEntry }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "xen" : "none");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     kernels.push(kernel);
     const ops = new GrantOps(g, gtGpa, gtEntries);

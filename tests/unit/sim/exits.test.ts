@@ -22,6 +22,35 @@ describe("exits per packet match the mechanism of each backend", () => {
     }
   });
 
+  it("with halting vCPUs, a VF with posted interrupts still has no data-path exit: only HLTs and the wake-ups of halted vCPUs", () => {
+    for (const [direction, rateMbps] of [["tx", 300], ["tx", 6000], ["rx", 300], ["rx", 4000]] as const) {
+      // 300 Mb/s: mostly halted; 4 Gb/s of 1518 B frames: the vCPUs busy about 70 % of the time, so
+      // many interrupts find them running (and cost nothing)
+      const p = small({ backend: "sriov", direction, rateMbps, frameBytes: 1518, measureUs: 2000, sriov: { interrupts: "posted" }, host: { vcpuHalt: true } });
+      const r = runOnce(p);
+      const idle = runOnce({ ...p, host: { ...p.host, vcpuHalt: false } });
+      expect(exits(r, "hlt")).toBeGreaterThan(0);
+      // a posted interrupt costs an exit only when it finds its vCPU halted, and every halt ends in one
+      // wake-up (an interrupt or a timer): one wake exit per HLT, give or take a halt per VM at each
+      // edge of the window
+      const inWindow = (reason: string): number => Math.round((exits(r, reason) * r.windowUs) / 1e6);
+      expect(inWindow("interrupt")).toBeGreaterThan(0);
+      expect(Math.abs(inWindow("interrupt") - inWindow("hlt"))).toBeLessThanOrEqual(2 * p.vms);
+      expect(exits(r, "eoi") + exits(r, "mmio") + exits(r, "pio")).toBe(0);
+      // the same load carried (nothing dropped; the window's edges move with the wake-ups), more guest
+      // CPU: halting and waking cost, spinning did not
+      expect(Math.abs(r.conservation.delivered - idle.conservation.delivered)).toBeLessThanOrEqual(0.02 * idle.conservation.delivered);
+      expect(r.cpu.guest.busyCores).toBeGreaterThan(idle.cpu.guest.busyCores);
+      expect(total(idle)).toBe(0);
+    }
+  });
+
+  it("with halting vCPUs, Xen PV guests block with a hypercall-priced HLT and are woken by the event channel", () => {
+    const r = runOnce(small({ backend: "xen-pv", direction: "rx", rateMbps: 300, host: { vcpuHalt: true } }));
+    expect(exits(r, "hlt")).toBeGreaterThan(0);
+    expect(exits(r, "interrupt")).toBe(0);
+  });
+
   it("SR-IOV VF with remapped interrupts: one injection exit and one EOI exit per interrupt, nothing else", () => {
     const r = runOnce(small({ backend: "sriov", direction: "rx" }));
     expect(exits(r, "interrupt")).toBeCloseTo(r.guestInterruptsPerSec, 6);
