@@ -159,7 +159,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
   const costs = applyCostOverrides(p.costs);
   const t = resolveTimeCostsNs(costs);
   const engine = new Engine({ seed: p.seed, initialEvents: 4096 });
-  const pcap = p.traffic.kind === "pcap" && p.traffic.pcapFile !== undefined ? new PcapFrames(p.traffic.pcapFile) : undefined;
+  const pcap = p.traffic.kind === "pcap" && p.traffic.pcapFile !== undefined ? new PcapFrames(p.traffic.pcapFile, p.traffic.pcapReader) : undefined;
   const maxFrame = pcap !== undefined ? Math.max(60, pcap.maxLen) : maxFrameOf(p.traffic);
   const backend = p.backend;
   const vfs = backend === "sriov" ? p.vms : 0;

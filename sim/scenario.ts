@@ -10,7 +10,7 @@
  *   backends: [sriov, xen-pv]         # used when `series` is absent
  *   vms: [1, 8, 32, 60]               # sweep axis 1
  *   frameBytes: [64, 1518]            # sweep axis 2 (UDP frame size incl. FCS)
- *   traffic: { kind, direction, rateMbps, mtu, timestamps, window, ackEvery, rtoUs, sack, reqBytes, respBytes, pcap }
+ *   traffic: { kind, direction, rateMbps, mtu, timestamps, window, ackEvery, rtoUs, sack, reqBytes, respBytes, pcap, pcapReader }
  *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues, vcpuHalt }
  *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride }
  *   xen: { grants, queues }
@@ -42,7 +42,7 @@ import {
   type VirtioParams,
   type XenParams,
 } from "./params.js";
-import { DEFAULT_TRAFFIC, DIRECTIONS, TRAFFIC_KINDS, type TrafficSpec } from "./traffic.js";
+import { DEFAULT_TRAFFIC, DIRECTIONS, PCAP_READERS, TRAFFIC_KINDS, type TrafficSpec } from "./traffic.js";
 import { MAPPING_POLICIES } from "./backends/sriov/iommu-policy.js";
 import { PCIE_GENS, PCIE_WIDTHS } from "./wire.js";
 
@@ -67,7 +67,7 @@ type Mut<T> = { -readonly [K in keyof T]: T[K] };
 
 const TOP_KEYS = ["name", "description", "series", "backends", "vms", "frameBytes", "traffic", "host", "sriov", "xen", "virtio", "costs", "run", "x"] as const;
 const SERIES_KEYS = ["name", "backend", "traffic", "host", "sriov", "xen", "virtio", "costs"] as const;
-const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "window", "ackEvery", "rtoUs", "sack", "reqBytes", "respBytes", "pcap", "frameBytes", "flows"] as const;
+const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "window", "ackEvery", "rtoUs", "sack", "reqBytes", "respBytes", "pcap", "pcapReader", "frameBytes", "flows"] as const;
 const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues", "vcpuHalt"] as const;
 const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride"] as const;
 const XEN_KEYS = ["grants", "queues"] as const;
@@ -110,6 +110,7 @@ function readTraffic(r: Reader, v: Val, base: TrafficSpec, file: string): Traffi
   t.respBytes = f.optWith("respBytes", (x) => r.int(x, 8, 8972), t.respBytes);
   t.frameBytes = f.optWith("frameBytes", (x) => r.int(x, 64, 9018), t.frameBytes);
   t.flows = f.optWith("flows", (x) => r.int(x, 1, 1024), t.flows);
+  t.pcapReader = f.optWith("pcapReader", (x) => r.oneOf(x, PCAP_READERS), t.pcapReader);
   const pcap = f.opt("pcap");
   if (pcap !== undefined) {
     const s = r.str(pcap, "a path to a pcap or pcapng file");

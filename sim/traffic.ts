@@ -18,6 +18,7 @@ import type { GuestApp } from "./model/guest-kernel.js";
 import type { WirePeer } from "./model/platform.js";
 import type { FramePool } from "./model/frames.js";
 import { readCaptureFile } from "./pcap/reader.js";
+import { readWithNodePcapSync } from "./pcap/libpcap.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG } from "./pcap/frames.js";
 import { tcpMss } from "./wire.js";
 import { BornTable, P as PARSED, PEER_IP, PEER_MAC, Template, parse as parseFrame, readdress, vmIp, vmMac, vmOfIp } from "./traffic/packets.js";
@@ -63,7 +64,16 @@ export interface TrafficSpec {
   readonly flows: number;
   /** pcap source (kind pcap). */
   readonly pcapFile?: string | undefined;
+  /**
+   * What reads the pcap source: `libpcap`, the npm package pcap (node_pcap; libpcap gives
+   * microsecond timestamps, so replay times are whole µs), or `pciov`, this repository's reader
+   * (sim/pcap/reader.ts: pcap and pcapng, nanosecond timestamps kept).
+   */
+  readonly pcapReader: PcapReaderName;
 }
+
+export type PcapReaderName = "libpcap" | "pciov";
+export const PCAP_READERS: readonly PcapReaderName[] = ["libpcap", "pciov"];
 
 export const DEFAULT_TRAFFIC: TrafficSpec = {
   kind: "tcp",
@@ -79,6 +89,7 @@ export const DEFAULT_TRAFFIC: TrafficSpec = {
   reqBytes: 64,
   respBytes: 64,
   flows: 1,
+  pcapReader: "libpcap",
 };
 
 /**
@@ -143,6 +154,24 @@ export function checkTraffic(s: TrafficSpec, vms: number): void {
     throw new IovError("ERANGE", "request/response sizes must be 8..8972 B", { reqBytes: s.reqBytes, respBytes: s.respBytes });
 }
 
+interface SourcePacket {
+  readonly tsNs: bigint;
+  readonly capturedLength: number;
+  readonly data: Uint8Array;
+}
+
+/** The packets of a capture file, by the reader asked for; Ethernet only. */
+function readSource(path: string, reader: PcapReaderName): readonly SourcePacket[] {
+  if (reader === "pciov") {
+    const cap = readCaptureFile(path);
+    return cap.packets;
+  }
+  const pk = readWithNodePcapSync(path);
+  const bad = pk.find((p) => p.linkType !== "LINKTYPE_ETHERNET");
+  if (bad !== undefined) throw new IovError("EINVAL", `${path}: link type ${bad.linkType}, not Ethernet`, { path, input: true });
+  return pk.map((p) => ({ tsNs: BigInt(p.tsSec) * 1_000_000_000n + BigInt(p.tsUsec) * 1000n, capturedLength: p.capturedLength, data: p.data }));
+}
+
 /** Frames of a pcap file, preloaded into one arena with their relative times. */
 export class PcapFrames {
   readonly data: Uint8Array;
@@ -154,9 +183,8 @@ export class PcapFrames {
   /** Longest frame in the file. */
   readonly maxLen: number;
 
-  constructor(path: string) {
-    const cap = readCaptureFile(path);
-    const pk = cap.packets.filter((p) => p.capturedLength >= 34 && p.capturedLength <= 9728 && parse(p.data, p.capturedLength));
+  constructor(path: string, reader: PcapReaderName = "libpcap") {
+    const pk = readSource(path, reader).filter((p) => p.capturedLength >= 34 && p.capturedLength <= 9728 && parse(p.data, p.capturedLength));
     if (pk.length === 0) throw new IovError("EINVAL", `${path}: no IPv4 UDP/TCP frames of 34..9728 bytes to replay`, { path, input: true });
     let total = 0;
     for (const p of pk) total += p.capturedLength;
@@ -655,7 +683,7 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
       break;
     }
     case "pcap": {
-      const frames = pcap ?? new PcapFrames(spec.pcapFile!);
+      const frames = pcap ?? new PcapFrames(spec.pcapFile!, spec.pcapReader);
       if (spec.direction === "rx") peer.pcap = { frames, next: 0, loops: 0, startNs: 0, vm: 0 };
       else for (let i = 0; i < n; i++) apps[i]!.pcap = { frames, next: 0, startNs: 0, loops: 0 };
       break;

@@ -20,6 +20,10 @@ interface NodePcapSession {
   on(event: "complete", cb: () => void): unknown;
   close(): void;
   readonly link_type: string;
+  /** node_pcap 3.x internals the synchronous reader drives: the binding's session and its buffers. */
+  readonly session?: { dispatch(buf: Uint8Array, header: Uint8Array): number };
+  readonly buf?: Uint8Array;
+  readonly header?: Uint8Array;
 }
 interface NodePcapModule {
   readonly lib_version: string;
@@ -79,35 +83,69 @@ export interface LibpcapPacket {
   readonly rawHeader: Uint8Array;
 }
 
+function openOffline(path: string, opts: { filter?: string }): NodePcapSession {
+  const pcap = requireModule();
+  try {
+    return pcap.createOfflineSession(path, opts.filter === undefined ? {} : { filter: opts.filter });
+  } catch (e) {
+    throw new IovError("EINVAL", `libpcap cannot read ${path}: ${(e as Error).message}`, { path, input: true });
+  }
+}
+
+/** Collects the session's packets (copies: node_pcap reuses its buffers for every packet). */
+function collect(session: NodePcapSession): LibpcapPacket[] {
+  const out: LibpcapPacket[] = [];
+  session.on("packet", (raw) => {
+    const h = new DataView(raw.header.buffer, raw.header.byteOffset, 16);
+    const caplen = h.getUint32(8, true);
+    out.push({
+      tsSec: h.getUint32(0, true),
+      tsUsec: h.getUint32(4, true),
+      capturedLength: caplen,
+      originalLength: h.getUint32(12, true),
+      data: new Uint8Array(raw.buf.subarray(0, caplen)),
+      linkType: raw.link_type,
+      rawHeader: new Uint8Array(raw.header.subarray(0, 16)),
+    });
+  });
+  return out;
+}
+
 /** Reads every packet of a pcap/pcapng file through libpcap (optionally with a BPF filter). */
 export function readWithNodePcap(path: string, opts: { filter?: string } = {}): Promise<LibpcapPacket[]> {
-  const pcap = requireModule();
   let session: NodePcapSession;
   try {
-    session = pcap.createOfflineSession(path, opts.filter === undefined ? {} : { filter: opts.filter });
+    session = openOffline(path, opts);
   } catch (e) {
-    return Promise.reject(new IovError("EINVAL", `libpcap cannot read ${path}: ${(e as Error).message}`, { path }));
+    return Promise.reject(e as Error);
   }
+  const out = collect(session);
   return new Promise((resolve) => {
-    const out: LibpcapPacket[] = [];
-    session.on("packet", (raw) => {
-      const h = new DataView(raw.header.buffer, raw.header.byteOffset, 16);
-      const caplen = h.getUint32(8, true);
-      out.push({
-        tsSec: h.getUint32(0, true),
-        tsUsec: h.getUint32(4, true),
-        capturedLength: caplen,
-        originalLength: h.getUint32(12, true),
-        data: new Uint8Array(raw.buf.subarray(0, caplen)), // a copy: node_pcap reuses its buffer for every packet
-        linkType: raw.link_type,
-        rawHeader: new Uint8Array(raw.header.subarray(0, 16)),
-      });
-    });
     session.on("complete", () => {
       session.close();
       resolve(out);
     });
   });
+}
+
+/**
+ * The same, synchronously, for a simulation run that loads its traffic source before it starts.
+ * node_pcap reads an offline file by calling its binding's dispatch() until it returns 0, from a
+ * setImmediate; this calls it at once, the same way (the packets arrive through the same 'packet'
+ * events), and the queued setImmediate then finds the file at its end, emits 'complete' and the
+ * session is closed. Relies on node_pcap 3.x's PcapSession fields (session, buf, header).
+ */
+export function readWithNodePcapSync(path: string, opts: { filter?: string } = {}): LibpcapPacket[] {
+  const session = openOffline(path, opts);
+  const out = collect(session);
+  session.on("complete", () => session.close());
+  const binding = session.session;
+  const buf = session.buf;
+  const header = session.header;
+  if (binding === undefined || buf === undefined || header === undefined)
+    throw new IovError("ENOSYS", "this version of the npm package pcap has no offline dispatch to read a file synchronously (pciov uses pcap 3.x)", { path });
+  while (binding.dispatch(buf, header) > 0);
+  return out;
 }
 
 export interface NodePcapUdpView {

@@ -10,6 +10,7 @@ import { runOnce } from "../../../sim/run.js";
 import type { BackendName } from "../../../sim/params.js";
 import { small } from "./helpers.js";
 import { vmMac } from "../../../sim/traffic/packets.js";
+import { PcapFrames } from "../../../sim/traffic.js";
 
 function tshark(file: string): { frames: number; bytes: number; udp: number } {
   const out = execFileSync("tshark", ["-r", file, "-T", "fields", "-e", "frame.len", "-e", "udp.srcport"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
@@ -92,9 +93,17 @@ describe("packet capture", () => {
       runOnce(small({ backend: "sriov", direction: "tx", vms: 2, frameBytes: 200, measureUs: 100 }), { capture: cap });
       cap.close();
       expect(tshark(file).frames).toBe(cap.counts().wire!.packets);
+      // the same frames through libpcap (the npm package pcap: µs timestamps) and through pciov's reader (ns)
+      const viaLibpcap = new PcapFrames(file, "libpcap");
+      const viaPciov = new PcapFrames(file, "pciov");
+      expect(viaLibpcap.count).toBe(cap.counts().wire!.packets);
+      expect(viaLibpcap.count).toBe(viaPciov.count);
+      expect(viaLibpcap.data).toEqual(viaPciov.data);
+      expect(viaLibpcap.len).toEqual(viaPciov.len);
+      for (let i = 0; i < viaPciov.count; i++) expect(Math.abs(viaLibpcap.relNs[i]! - viaPciov.relNs[i]!)).toBeLessThan(1000);
       for (const backend of Object.keys(PORTS) as BackendName[])
         for (const direction of ["rx", "tx"] as const) {
-          const r = runOnce(small({ backend, direction, kind: "pcap", vms: 3, measureUs: 300, traffic: { pcapFile: file } }));
+          const r = runOnce(small({ backend, direction, kind: "pcap", vms: 3, measureUs: 300, traffic: { pcapFile: file, pcapReader: backend === "sriov" ? "pciov" : "libpcap" } }));
           const dropped = Object.values(r.conservation.dropped).reduce((a, b) => a + b, 0);
           expect(r.conservation.offered, `${backend} ${direction}`).toBeGreaterThan(100);
           expect(r.conservation.offered).toBe(r.conservation.delivered + dropped);

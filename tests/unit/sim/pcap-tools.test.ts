@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeFrame, formatIpv4 } from "../../../sim/pcap/frames.js";
-import { decodeUdpWithNodePcap, nodePcapStatus, probeNodePcap, readWithNodePcap } from "../../../sim/pcap/libpcap.js";
+import { decodeUdpWithNodePcap, nodePcapStatus, probeNodePcap, readWithNodePcap, readWithNodePcapSync } from "../../../sim/pcap/libpcap.js";
 import { FileSink } from "../../../sim/pcap/sink.js";
 import { PcapngWriter, PcapWriter } from "../../../sim/pcap/writer.js";
 import { isIovError } from "../../../src/errors.js";
@@ -149,6 +149,16 @@ describe("npm pcap (node_pcap / libpcap) reads our captures", () => {
       const junk = join(dir, "junk.pcap");
       writeFileSync(junk, "this is not a capture file at all");
       await expect(readWithNodePcap(junk)).rejects.toSatisfy((e: unknown) => isIovError(e, "EINVAL"));
+    });
+
+    it("the synchronous read (a simulation's traffic source) returns exactly what the asynchronous one does", async () => {
+      for (const path of [pcapPath, pcapngPath]) {
+        const sync = readWithNodePcapSync(path);
+        expect(sync).toHaveLength(COUNT);
+        expect(sync).toEqual(await readWithNodePcap(path));
+        expect(readWithNodePcapSync(path, { filter: "tcp or (vlan and tcp)" })).toHaveLength(traffic.filter((p) => p.proto === "tcp").length);
+      }
+      expect(() => readWithNodePcapSync(join(dir, "junk.pcap"))).toThrow(/libpcap cannot read/);
     });
   } else {
     it(`reports clearly that node_pcap is unavailable (${status.reason})`, async () => {

@@ -77,13 +77,14 @@ describe("scenario files", () => {
     expect(sc.series[1]!.base.sriov.interrupts).toBe("posted");
   });
 
-  it("takes host.vcpuHalt and traffic.sack as booleans, and says where a bad one is", () => {
+  it("takes host.vcpuHalt, traffic.sack and traffic.pcapReader, and says where a bad one is", () => {
     const sc = parseScenario(["host: { vcpuHalt: true }", "traffic: { sack: false }", "series:", "  - { name: a, backend: sriov }"].join("\n"), "s.yaml");
     expect(sc.series[0]!.base.host.vcpuHalt).toBe(true);
     expect(sc.series[0]!.base.traffic.sack).toBe(false);
-    const got = issues(["host:", "  vcpuHalt: sometimes", "traffic:", "  sack: 3"].join("\n"));
-    expect(got).toHaveLength(2);
+    const got = issues(["host:", "  vcpuHalt: sometimes", "traffic:", "  sack: 3", "  pcapReader: wireshark"].join("\n"));
+    expect(got).toHaveLength(3);
     expect(got[0]).toMatch(/^s\.yaml:2:13: host\.vcpuHalt: expected/);
     expect(got[1]).toMatch(/^s\.yaml:4:9: traffic\.sack: expected/);
+    expect(got[2]).toMatch(/^s\.yaml:5:15: traffic\.pcapReader: expected one of libpcap, pciov/);
   });
 });
