@@ -163,8 +163,14 @@ interface SourcePacket {
 /** The packets of a capture file, by the reader asked for; Ethernet only. */
 function readSource(path: string, reader: PcapReaderName): readonly SourcePacket[] {
   if (reader === "pciov") {
-    const cap = readCaptureFile(path);
-    return cap.packets;
+    try {
+      return readCaptureFile(path).packets;
+    } catch (e) {
+      // a missing or malformed file is the user's input: say which file, exit as a usage error
+      const code = e instanceof IovError ? e.code : (e as NodeJS.ErrnoException).code;
+      const msg = (e as Error).message.replace(/^[A-Z]+: /, "");
+      throw new IovError(code === "ENOENT" ? "ENOENT" : "EINVAL", msg.includes(path) ? msg : `${path}: ${msg}`, { path, input: true });
+    }
   }
   const pk = readWithNodePcapSync(path);
   const bad = pk.find((p) => p.linkType !== "LINKTYPE_ETHERNET");

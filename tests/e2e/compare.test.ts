@@ -110,4 +110,23 @@ describe("pciov compare", () => {
     expect(r3.code).toBe(2);
     expect(r3.err).toContain("cannot read scenario /nonexistent/s.yaml");
   });
+
+  it("a pcap traffic source that is missing or not a capture: the file named on stderr, exit 2, with either reader", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pciov-cmp-"));
+    try {
+      const junk = join(dir, "junk.pcap");
+      writeFileSync(junk, "not a capture");
+      for (const reader of ["libpcap", "pciov"])
+        for (const file of [junk, join(dir, "missing.pcap")]) {
+          const sc = join(dir, "s.yaml");
+          writeFileSync(sc, `name: replay\nbackends: [sriov]\nvms: [1]\ntraffic: { kind: pcap, direction: rx, pcap: ${file}, pcapReader: ${reader} }\n`);
+          const r = pciovCompare([sc]);
+          expect(r.code, `${reader} ${file}: ${r.err}`).toBe(2);
+          expect(r.err).toContain(file);
+          expect(r.out).toBe("");
+        }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
