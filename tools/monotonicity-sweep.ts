@@ -4,9 +4,9 @@
  *   npx tsx tools/monotonicity-sweep.ts [--t-us 1000] [--vms 1,2,4,8] [--backends sriov,xen-pv,virtio,e1000] [--json]
  *
  * For every backend × TX/RX × UDP (64, 256, 1518 B) and TCP × VM count, on the base of the
- * simulator's tests (`small()` in tests/unit/sim/helpers.ts: 4 guest cores, 2 host cores, 128-entry
- * rings, a 64 KiB TCP window), it compares D(T) — data frames delivered to their sinks from an empty
- * system by T — of the base against:
+ * simulator's tests (sim/small.ts: 4 guest cores, 2 host cores, 128-entry rings, a 64 KiB TCP
+ * window), it compares D(T) — data frames delivered to their sinks from an empty system by T — of
+ * the base against:
  *  - every time and per-byte cost (units cycles, ns, cycles/byte) raised ×1.5, ×2 and ×3 (a cost of
  *    0 is set to 100): a violation is the raised run delivering more;
  *  - the wire 2.5 → 10 and 10 → 40 Gb/s, the PCIe link ×2 → ×8 and ×8 → ×32: a violation is the
@@ -20,7 +20,7 @@ import cliProgress from "cli-progress";
 import { COST_KEYS, DEFAULT_COSTS, type CostKey } from "../sim/costs.js";
 import { BACKENDS, type BackendName, type RunParams } from "../sim/params.js";
 import { runOnce } from "../sim/run.js";
-import { small } from "../tests/unit/sim/helpers.js";
+import { small } from "../sim/small.js";
 
 const STEP_US = 0.5;
 const MAX_LEAD_US = 400;
