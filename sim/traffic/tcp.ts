@@ -149,11 +149,6 @@ export class TcpSender {
     return this.high - this.una;
   }
 
-  /** Bytes of the stream acknowledged. */
-  get acked(): number {
-    return this.una;
-  }
-
   private slot(seq: number): number {
     return (seq / this.mss) & this.mask;
   }
@@ -424,11 +419,6 @@ export class TcpReceiver {
     /** SACK blocks an ACK may carry (0: SACK off). */
     readonly sackBlocks: number,
   ) {}
-
-  /** Ranges of out-of-order data held. */
-  get holes(): number {
-    return this.ooo;
-  }
 
   /**
    * A data segment [seq32, seq32 + bytes) arrived at `nowNs`; PSH as flagged. Returns the bytes of
