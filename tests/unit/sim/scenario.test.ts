@@ -22,7 +22,16 @@ describe("scenario files", () => {
   it("every shipped scenario loads and plans at least one run per series", () => {
     const files = readdirSync(DIR).filter((f) => f.endsWith(".yaml"));
     expect(files.sort()).toEqual(
-      ["default.yaml", "emulated-vs-virtio-vs-vf.yaml", "exitless-interrupts.yaml", "iommu-strict-vs-deferred.yaml", "iotlb-working-set.yaml", "pv-pps-64b.yaml"].sort(),
+      [
+        "default.yaml",
+        "emulated-vs-virtio-vs-vf.yaml",
+        "exitless-interrupts.yaml",
+        "halting-vcpus.yaml",
+        "iommu-strict-vs-deferred.yaml",
+        "iotlb-working-set.yaml",
+        "pv-pps-64b.yaml",
+        "xen-dom0-cores.yaml",
+      ].sort(),
     );
     for (const f of files) {
       const sc = loadScenario(join(DIR, f));
@@ -64,6 +73,19 @@ describe("scenario files", () => {
     const got = issues("name: [unclosed\n");
     expect(got.length).toBeGreaterThan(0);
     expect(got[0]).toMatch(/^s\.yaml:\d+:\d+: YAML syntax error/);
+  });
+
+  it("the Dom0-cores and halting scenarios vary only what they are about, on the default's traffic", () => {
+    const def = loadScenario(join(DIR, "default.yaml")).series[0]!.base;
+    const dom0 = loadScenario(join(DIR, "xen-dom0-cores.yaml")).series;
+    expect(dom0.map((s) => [s.backend, s.base.host.hostCores])).toEqual([["sriov", 4], ["xen-pv", 4], ["xen-pv", 2], ["xen-pv", 1]]);
+    const halt = loadScenario(join(DIR, "halting-vcpus.yaml")).series;
+    expect(halt.map((s) => [s.backend, s.base.host.vcpuHalt])).toEqual([["sriov", false], ["sriov", true], ["xen-pv", true]]);
+    for (const s of [...dom0, ...halt]) {
+      expect(s.base.traffic).toEqual(def.traffic);
+      expect({ ...s.base.host, hostCores: def.host.hostCores, vcpuHalt: false }).toEqual(def.host);
+      expect([s.base.seed, s.base.warmupUs, s.base.measureUs, s.base.sriov, s.base.xen]).toEqual([def.seed, def.warmupUs, def.measureUs, def.sriov, def.xen]);
+    }
   });
 
   it("series override the common settings for themselves only", () => {
