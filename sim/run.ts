@@ -62,7 +62,7 @@ export interface RunResult {
     readonly dropped: Readonly<Record<string, number>>;
     readonly inFlight: number;
   };
-  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpOutOfOrder, tcpDuplicates). */
+  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpSpuriousTimeouts, tcpOutOfOrder, tcpDuplicates). */
   readonly counters: Readonly<Record<string, number>>;
   /**
    * Events inside the window: the backend's counters, and the guests' NAPI polls (`guestPolls`)

@@ -72,8 +72,12 @@ export class ExitLedger {
 
   /** CPU time of the exits counted since the last `take()`, without taking it. */
   pending(): number {
+    return ExitLedger.total(this.exits) === this.seenTotal ? 0 : this.priced();
+  }
+
+  /** The price of the counts above those seen at the last `take()`. */
+  private priced(): number {
     const e = this.exits;
-    if (ExitLedger.total(e) === this.seenTotal) return 0;
     const s = this.seen;
     const p = this.price;
     return (
@@ -91,9 +95,10 @@ export class ExitLedger {
 
   /** CPU time of the exits counted since the last call (reasons without a price cost nothing). */
   take(): number {
-    const ns = this.pending();
-    if (ns === 0 && ExitLedger.total(this.exits) === this.seenTotal) return 0;
     const e = this.exits;
+    const total = ExitLedger.total(e);
+    if (total === this.seenTotal) return 0;
+    const ns = this.priced();
     const s = this.seen;
     s[0] = e.mmio;
     s[1] = e.pio;
@@ -104,7 +109,7 @@ export class ExitLedger {
     s[6] = e.hlt;
     s[7] = e.eptViolation;
     s[8] = e.configSpace;
-    this.seenTotal = ExitLedger.total(e);
+    this.seenTotal = total;
     return ns;
   }
 }

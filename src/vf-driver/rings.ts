@@ -343,10 +343,7 @@ export class IgbRings {
     const count = this.txCount;
     const bs = this.bufSize;
     const need = len <= bs ? 1 : Math.ceil(len / bs);
-    const tail = this.txTail[q]!;
-    const clean = this.txClean[q]!;
-    const used = tail >= clean ? tail - clean : tail + count - clean;
-    if (count - 1 - used < need) {
+    if (this.txFree(q) < need) {
       c.txRingFull++;
       return false;
     }
@@ -356,7 +353,7 @@ export class IgbRings {
     const bufs = this.txBufs[q]!;
     const stride = this.stride;
     const base = q * count;
-    let i = tail;
+    let i = this.txTail[q]!;
     let off = 0;
     for (let k = 1; k <= need; k++) {
       const seg = len - off < bs ? len - off : bs;
