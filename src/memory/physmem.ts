@@ -11,6 +11,12 @@ export const PHYS_ADDR_LIMIT = 2 ** PHYS_ADDR_BITS;
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 /** Entries of the direct-mapped page cache in front of the page map (a power of two). */
 const PAGE_CACHE = 256;
+/**
+ * A page's cache slot: its PFN folded (XOR of bytes 0–2 of the low 32 bits). A plain PFN mod 256
+ * put the same page of every guest's RAM (guests laid out at MiB-aligned bases) in one slot: their
+ * rings evicted each other on every packet.
+ */
+const cacheSlot = (pfn: number): number => (pfn ^ (pfn >>> 8) ^ (pfn >>> 16)) & (PAGE_CACHE - 1);
 
 /**
  * Sparse host physical memory. Pages of 4 KiB are allocated on first write; untouched memory reads
@@ -20,7 +26,7 @@ const PAGE_CACHE = 256;
 export class PhysMem {
   private readonly pages = new Map<number, Uint8Array>();
   /**
-   * A direct-mapped cache of backed pages (slot = PFN mod PAGE_CACHE, tag = PFN; −1 = empty), in
+   * A direct-mapped cache of backed pages (slot = cacheSlot(PFN), tag = PFN; −1 = empty), in
    * front of the map: a packet's accesses touch a few pages (ring, buffer, IOMMU tables) again and
    * again, and a tag compare is much cheaper than a hash lookup. Only backed pages are cached, so a
    * cached page is always the one to write.
@@ -49,7 +55,7 @@ export class PhysMem {
   /** The page holding `addr` for reading (a shared zero page if never written). */
   pageForRead(addr: number): Uint8Array {
     const pfn = Math.floor(addr / PAGE_SIZE);
-    const slot = pfn % PAGE_CACHE;
+    const slot = cacheSlot(pfn);
     if (this.cacheTag[slot] === pfn) return this.cachePage[slot]!;
     const p = this.pages.get(pfn);
     if (p === undefined) return ZERO_PAGE;
@@ -61,7 +67,7 @@ export class PhysMem {
   /** The page holding `addr` for writing, allocated on first touch. */
   pageForWrite(addr: number): Uint8Array {
     const pfn = Math.floor(addr / PAGE_SIZE);
-    const slot = pfn % PAGE_CACHE;
+    const slot = cacheSlot(pfn);
     if (this.cacheTag[slot] === pfn) return this.cachePage[slot]!;
     let p = this.pages.get(pfn);
     if (p === undefined) {
@@ -222,7 +228,8 @@ export class PhysMem {
     for (let a = addr - (addr & PAGE_MASK); a < addr + len; a += PAGE_SIZE) {
       const pfn = Math.floor(a / PAGE_SIZE);
       this.pages.delete(pfn);
-      if (this.cacheTag[pfn % PAGE_CACHE] === pfn) this.cacheTag[pfn % PAGE_CACHE] = -1;
+      const slot = cacheSlot(pfn);
+      if (this.cacheTag[slot] === pfn) this.cacheTag[slot] = -1;
     }
   }
 }
