@@ -2,9 +2,9 @@
  * A comparison: every series of a scenario run at every sweep point (VM count × frame size), and
  * its presentation as table rows and an SVG chart. The library returns data; the CLI prints.
  */
-import { IovError } from "../src/errors.js";
 import type { BackendName } from "./params.js";
-import { runOnce, type RunOptions, type RunResult } from "./run.js";
+import { IovError } from "../src/errors.js";
+import { checkRunParams, runOnce, type RunOptions, type RunResult } from "./run.js";
 import { pointParams, type Scenario } from "./scenario.js";
 
 export interface ComparePoint {
@@ -29,18 +29,50 @@ export interface CompareOptions {
   /** Called after each point (for a progress bar). */
   readonly onPoint?: (done: number, total: number, p: ComparePoint) => void;
   /** Options for each run (e.g. captures), by point. */
-  readonly runOptions?: (series: string, vms: number, frameBytes: number) => RunOptions;
+  readonly runOptions?: (series: string, vms: number, frameBytes: number, backend: BackendName) => RunOptions;
+}
+
+type Series = Scenario["series"][number];
+
+/**
+ * The series `--backends` asks for, in its order: each backend's series from the scenario, or, for a
+ * backend the scenario has none of, a series named after it with the scenario's top-level settings.
+ */
+export function selectSeries(sc: Scenario, backends: readonly BackendName[] | undefined): Series[] {
+  if (backends === undefined) return [...sc.series];
+  const out: Series[] = [];
+  const names = new Set(sc.series.map((s) => s.name));
+  for (const b of new Set(backends)) {
+    const own = sc.series.filter((s) => s.backend === b);
+    if (own.length > 0) {
+      out.push(...own);
+      continue;
+    }
+    let name: string = b;
+    for (let k = 2; names.has(name); k++) name = `${b}#${k}`;
+    names.add(name);
+    out.push({ name, backend: b, base: { ...sc.common, backend: b } });
+  }
+  return out;
 }
 
 /** The sweep's points, in order: series, then frame size, then VM count. */
-export function plan(sc: Scenario, o: CompareOptions = {}): Array<{ series: Scenario["series"][number]; vms: number; frameBytes: number }> {
-  const series = o.backends === undefined ? sc.series : sc.series.filter((s) => o.backends!.includes(s.backend));
-  if (series.length === 0)
-    throw new IovError("EINVAL", `none of the scenario's series uses backend ${o.backends!.join(", ")} (it has ${sc.series.map((s) => s.backend).join(", ")})`, { input: true });
+export function plan(sc: Scenario, o: CompareOptions = {}): Array<{ series: Series; vms: number; frameBytes: number; frameSetsMtu: boolean }> {
+  const series = selectSeries(sc, o.backends);
   const vms = o.vms ?? sc.vms;
   const frames = o.frameBytes ?? sc.frameBytes;
-  const out: Array<{ series: Scenario["series"][number]; vms: number; frameBytes: number }> = [];
-  for (const s of series) for (const f of frames) for (const n of vms) out.push({ series: s, vms: n, frameBytes: f });
+  const frameSetsMtu = o.frameBytes !== undefined || sc.framesGiven;
+  const out: Array<{ series: Series; vms: number; frameBytes: number; frameSetsMtu: boolean }> = [];
+  for (const s of series) for (const f of frames) for (const n of vms) out.push({ series: s, vms: n, frameBytes: f, frameSetsMtu });
+  // every point is checked before the first run: a bad one is an input error and nothing runs
+  for (const t of out) {
+    try {
+      checkRunParams(pointParams(t.series, t.vms, t.frameBytes, o.seed, t.frameSetsMtu));
+    } catch (e) {
+      if (!(e instanceof IovError)) throw e;
+      throw new IovError("EINVAL", `series ${JSON.stringify(t.series.name)} at ${t.vms} VM${t.vms === 1 ? "" : "s"}, ${t.frameBytes} B: ${e.message.replace(/^E[A-Z]+: /, "")}`, { input: true, cause: e.code });
+    }
+  }
   return out;
 }
 
@@ -48,8 +80,8 @@ export function runCompare(sc: Scenario, o: CompareOptions = {}): CompareReport 
   const todo = plan(sc, o);
   const points: ComparePoint[] = [];
   todo.forEach((t, i) => {
-    const p = pointParams(t.series, t.vms, t.frameBytes, o.seed);
-    const result = runOnce(p, o.runOptions?.(t.series.name, t.vms, t.frameBytes) ?? {});
+    const p = pointParams(t.series, t.vms, t.frameBytes, o.seed, t.frameSetsMtu);
+    const result = runOnce(p, o.runOptions?.(t.series.name, t.vms, t.frameBytes, t.series.backend) ?? {});
     const cp: ComparePoint = { series: t.series.name, backend: t.series.backend, vms: t.vms, frameBytes: t.frameBytes, result };
     points.push(cp);
     o.onPoint?.(i + 1, todo.length, cp);

@@ -9,7 +9,7 @@
  *     - { name: "xen-pv (copy)", backend: xen-pv, xen: { grants: copy } }
  *   backends: [sriov, xen-pv]         # used when `series` is absent
  *   vms: [1, 8, 32, 60]               # sweep axis 1
- *   frameBytes: [64, 1518]            # sweep axis 2 (UDP frame size incl. FCS)
+ *   frameBytes: [64, 1518]            # sweep axis 2: frame size incl. FCS (UDP; TCP: MTU = frame − 18)
  *   traffic: { kind, direction, rateMbps, mtu, timestamps, window, ackEvery, rtoUs, sack, reqBytes, respBytes, pcap, pcapReader }
  *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues, vcpuHalt }
  *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride }
@@ -60,6 +60,10 @@ export interface Scenario {
   readonly series: readonly Series[];
   readonly vms: readonly number[];
   readonly frameBytes: readonly number[];
+  /** Whether the file gave `frameBytes` (then a TCP series' MTU follows the frame size: MTU = frame − 18). */
+  readonly framesGiven: boolean;
+  /** The file's top-level settings as the run parameters of a series of any backend (`compare --backends` adds such series). */
+  readonly common: RunParams;
   readonly x: "vms" | "frameBytes";
 }
 
@@ -224,6 +228,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const name = f.optWith("name", (v) => r.str(v, "a string"), "comparison");
   const description = f.optWith("description", (v) => r.str(v, "a string"), "");
   const vms = f.optWith("vms", (v) => intList(r, v, 1, 256), [1, 8, 32, 60]);
+  const framesGiven = f.opt("frameBytes") !== undefined;
   const frames = f.optWith("frameBytes", (v) => intList(r, v, 64, 9018), [DEFAULT_TRAFFIC.frameBytes]);
   const x = f.optWith("x", (v) => r.oneOf(v, ["vms", "frameBytes"] as const), "vms");
   const common = readCommon(r, f as unknown as Fields<string>, { traffic: DEFAULT_TRAFFIC, host: DEFAULT_HOST, sriov: DEFAULT_SRIOV, xen: DEFAULT_XEN, virtio: DEFAULT_VIRTIO, costs: {} }, file);
@@ -264,7 +269,7 @@ export function parseScenario(text: string, file: string): Scenario {
   }
   if (series.length === 0) r.report(root.at, "", "expected at least one series or backend");
   if (r.issues.length > 0) throw new ConfigError(r.issues);
-  return { file, name, description, series, vms, frameBytes: frames, x };
+  return { file, name, description, series, vms, frameBytes: frames, framesGiven, common: toParams(series[0]!.backend, common), x };
 }
 
 export function loadScenario(path: string): Scenario {
@@ -277,7 +282,24 @@ export function loadScenario(path: string): Scenario {
   return parseScenario(text, path);
 }
 
-/** The run of `series` at one sweep point. */
-export function pointParams(s: Series, vms: number, frameBytes: number, seed?: number): RunParams {
-  return { ...s.base, vms, traffic: { ...s.base.traffic, frameBytes }, seed: seed ?? s.base.seed };
+/** Frame sizes (with FCS) a TCP series can take as its MTU + 18: MTU 576..9000. */
+export const TCP_FRAME_MIN = 576 + 18;
+export const TCP_FRAME_MAX = 9000 + 18;
+
+/**
+ * The run of `series` at one sweep point. With `frameSetsMtu` (frame sizes given by the file or the
+ * command line), a TCP series sends segments of that frame size: MTU = frameBytes − 18 (Ethernet
+ * header and FCS). Request/response and pcap traffic have no frame axis: their frames come from the
+ * request/response sizes and the file.
+ */
+export function pointParams(s: Series, vms: number, frameBytes: number, seed?: number, frameSetsMtu = false): RunParams {
+  const t = s.base.traffic;
+  if (frameSetsMtu && t.kind === "tcp") {
+    if (!Number.isInteger(frameBytes) || frameBytes < TCP_FRAME_MIN || frameBytes > TCP_FRAME_MAX)
+      throw new IovError("EINVAL", `TCP frame size ${frameBytes} B outside ${TCP_FRAME_MIN}..${TCP_FRAME_MAX} (MTU 576..9000 + 18)`, { frameBytes, input: true });
+    return { ...s.base, vms, traffic: { ...t, mtu: frameBytes - 18 }, seed: seed ?? s.base.seed };
+  }
+  if (frameSetsMtu && (t.kind === "rr" || t.kind === "pcap"))
+    throw new IovError("EINVAL", `${t.kind === "rr" ? "request/response" : "pcap"} traffic has no frame size to sweep (${t.kind === "rr" ? "its frames follow reqBytes/respBytes" : "its frames are the file's"})`, { frameBytes, input: true });
+  return { ...s.base, vms, traffic: { ...t, frameBytes }, seed: seed ?? s.base.seed };
 }

@@ -16,10 +16,15 @@ import { RX_SLOT, TX_SLOT, ringSize } from "./netif.js";
 import { Netfront, NetfrontQueue, netfrontQueueBytes, netfrontQueueLayout } from "./netfront.js";
 import { NETBACK_STAGING_BYTES, NetbackQueue, VifPort, netbackQueueBytes } from "./netback.js";
 
+/** Netfront here carries a frame in one page (no multi-slot requests): larger frames are refused. */
+export function checkXenFrame(maxFrame: number): void {
+  if (maxFrame > XEN_PAGE)
+    throw new IovError("ERANGE", `xen-pv: netfront in this model carries a frame in one page (≤ ${XEN_PAGE} B); the traffic makes ${maxFrame} B frames`);
+}
+
 export function buildXenPv(ctx: BackendContext): BackendInstance {
   const { p, platform, t } = ctx;
-  if (ctx.maxFrame > XEN_PAGE)
-    throw new IovError("ERANGE", `xen-pv: netfront in this model carries a frame in one page (≤ ${XEN_PAGE} B); the traffic makes ${ctx.maxFrame} B frames`);
+  checkXenFrame(ctx.maxFrame);
   const persistent = p.xen.grants === "persistent";
   const nq = p.xen.queues;
   const bufSize = rxBufferFor(ctx.maxFrame);

@@ -101,12 +101,11 @@ function run(scenarioPath: string | undefined, o: CompareCliOptions): void {
         }
         bar.update(done, { series: p.series, vms: p.vms });
       },
-      runOptions: (series, n, frame) => {
+      runOptions: (series, n, frame, backend) => {
         if (o.capture === undefined) return {};
-        const s = sc.series.find((x) => x.name === series)!;
         const cap = new CaptureSet();
-        const ports = ["wire", vmPort(s.backend)];
-        if (s.backend !== "sriov") ports.push("bridge");
+        const ports = ["wire", vmPort(backend)];
+        if (backend !== "sriov") ports.push("bridge");
         for (const port of ports) cap.add(port, new FileSink(join(o.capture, `${safe(series)}-${n}vm-${frame}B-${port}.pcap`)));
         captures.push(cap);
         return { capture: cap };
@@ -137,9 +136,9 @@ export function registerCompare(program: Command): void {
     .command("compare")
     .description("simulate passthrough against paravirtual and emulated NICs: throughput, CPU, exits, interrupts, IOTLB, latency")
     .argument("[scenario]", "scenario file (default: sim/scenarios/default.yaml)")
-    .option("--backends <list>", `comma-separated backends to run (${BACKENDS.join(",")})`)
+    .option("--backends <list>", `comma-separated backends to run (${BACKENDS.join(",")}): the scenario's series of each, or one with the scenario's settings`)
     .option("--vms <list>", "comma-separated VM counts, e.g. 1,8,32,60")
-    .option("--frame <list>", "comma-separated UDP frame sizes in bytes (with FCS), e.g. 64,1518")
+    .option("--frame <list>", "comma-separated frame sizes in bytes (with FCS), e.g. 64,1518; TCP takes MTU = frame - 18 (594..9018)")
     .option("--seed <n>", "random seed (same scenario and seed: same results)")
     .option("--json", "print the full results as JSON")
     .option("--svg <file>", "write throughput and CPU charts as SVG")

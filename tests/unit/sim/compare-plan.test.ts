@@ -1,0 +1,95 @@
+/**
+ * The sweep `pciov compare` runs: which series (`--backends`), which frame sizes, and the check of
+ * every point before the first run.
+ */
+import { describe, expect, it } from "vitest";
+import { join, resolve } from "node:path";
+import { plan, selectSeries } from "../../../sim/compare.js";
+import { loadScenario, parseScenario, pointParams } from "../../../sim/scenario.js";
+import { IovError } from "../../../src/errors.js";
+
+const DIR = resolve(import.meta.dirname, "../../../sim/scenarios");
+const def = () => loadScenario(join(DIR, "default.yaml"));
+
+function thrown(f: () => unknown): IovError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof IovError) return e;
+    throw e;
+  }
+  throw new Error("did not throw");
+}
+
+describe("compare: series chosen by --backends", () => {
+  it("keeps the scenario's series of each backend asked for, in the order asked", () => {
+    const sc = def();
+    expect(selectSeries(sc, ["xen-pv", "sriov"]).map((s) => s.name)).toEqual(["xen-pv", "sriov"]);
+    expect(selectSeries(sc, ["sriov"])).toEqual([sc.series[0]]);
+    expect(selectSeries(sc, undefined)).toEqual(sc.series);
+  });
+
+  it("adds a series with the scenario's top-level settings for a backend it has none of", () => {
+    const sc = def();
+    const got = selectSeries(sc, ["sriov", "virtio", "e1000", "virtio"]);
+    expect(got.map((s) => [s.name, s.backend])).toEqual([
+      ["sriov", "sriov"],
+      ["virtio", "virtio"],
+      ["e1000", "e1000"],
+    ]);
+    const v = got[1]!.base;
+    expect(v.backend).toBe("virtio");
+    // the same traffic, host and run settings as the scenario's own series
+    const { backend: _a, ...mine } = v;
+    const { backend: _b, ...theirs } = sc.series[0]!.base;
+    expect(mine).toEqual(theirs);
+  });
+
+  it("an added series takes the file's top-level settings, not a series' own overrides, and a free name", () => {
+    const sc = parseScenario(
+      ["host: { guestCores: 6 }", "series:", "  - { name: virtio, backend: sriov, host: { guestCores: 2 } }"].join("\n"),
+      "s.yaml",
+    );
+    const got = selectSeries(sc, ["sriov", "virtio"]);
+    expect(got.map((s) => [s.name, s.backend, s.base.host.guestCores])).toEqual([
+      ["virtio", "sriov", 2],
+      ["virtio#2", "virtio", 6],
+    ]);
+  });
+});
+
+describe("compare: frame sizes", () => {
+  it("a TCP series takes frame sizes given to the sweep as its MTU (frame − 18); without them it keeps its MTU", () => {
+    const s = parseScenario(["traffic: { kind: tcp, mtu: 9000 }", "backends: [sriov]"].join("\n"), "s.yaml").series[0]!;
+    expect(pointParams(s, 1, 1518).traffic.mtu).toBe(9000);
+    expect(pointParams(s, 1, 1518, undefined, true).traffic.mtu).toBe(1500);
+    expect(pointParams(s, 1, 4114, undefined, true).traffic.mtu).toBe(4096);
+    const sc = parseScenario(["traffic: { kind: tcp }", "frameBytes: [1518, 9018]", "backends: [sriov]"].join("\n"), "s.yaml");
+    expect(sc.framesGiven).toBe(true);
+    expect(plan(sc, { vms: [1] }).map((t) => pointParams(t.series, t.vms, t.frameBytes, undefined, t.frameSetsMtu).traffic.mtu)).toEqual([1500, 9000]);
+    expect(def().framesGiven).toBe(false);
+    expect(plan(def(), { vms: [1], frameBytes: [9018], backends: ["sriov"] }).every((t) => t.frameSetsMtu)).toBe(true);
+  });
+
+  it("a UDP series takes them as its frame size, whether given or not", () => {
+    const s = parseScenario(["traffic: { kind: udp }", "backends: [virtio]"].join("\n"), "s.yaml").series[0]!;
+    expect(pointParams(s, 1, 64).traffic.frameBytes).toBe(64);
+    expect(pointParams(s, 1, 9018, undefined, true).traffic.frameBytes).toBe(9018);
+  });
+
+  it("refuses, before anything runs, a TCP frame below MTU 576, frame sizes for request/response, and frames a backend cannot carry", () => {
+    let e = thrown(() => plan(def(), { vms: [1, 8], frameBytes: [1518, 64] }));
+    expect(e.code).toBe("EINVAL");
+    expect(e.detail["input"]).toBe(true);
+    expect(e.message).toContain('series "sriov" at 1 VM, 64 B: TCP frame size 64 B outside 594..9018');
+    const rr = parseScenario(["traffic: { kind: rr }", "backends: [sriov]"].join("\n"), "s.yaml");
+    expect(plan(rr, { vms: [1] })).toHaveLength(1);
+    e = thrown(() => plan(rr, { vms: [1], frameBytes: [1518] }));
+    expect(e.message).toContain("request/response traffic has no frame size to sweep");
+    e = thrown(() => plan(def(), { vms: [4], frameBytes: [9018] }));
+    expect(e.message).toContain('series "xen-pv" at 4 VMs, 9018 B: xen-pv: netfront in this model carries a frame in one page');
+    // netfront's page holds the frame without FCS: MTU 4,082 (4,096 B frames) fits, one byte more does not
+    expect(plan(def(), { vms: [4], frameBytes: [4100] })).toHaveLength(2);
+    expect(() => plan(def(), { vms: [4], frameBytes: [4101] })).toThrow(/the traffic makes 4097 B frames/);
+  });
+});
