@@ -6,20 +6,11 @@ import { describe, expect, it } from "vitest";
 import { join, resolve } from "node:path";
 import { plan, selectSeries } from "../../../sim/compare.js";
 import { loadScenario, parseScenario, pointParams } from "../../../sim/scenario.js";
-import { IovError } from "../../../src/errors.js";
+import { catchErr } from "./helpers.js";
 
 const DIR = resolve(import.meta.dirname, "../../../sim/scenarios");
 const def = () => loadScenario(join(DIR, "default.yaml"));
 
-function thrown(f: () => unknown): IovError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof IovError) return e;
-    throw e;
-  }
-  throw new Error("did not throw");
-}
 
 describe("compare: series chosen by --backends", () => {
   it("keeps the scenario's series of each backend asked for, in the order asked", () => {
@@ -78,15 +69,15 @@ describe("compare: frame sizes", () => {
   });
 
   it("refuses, before anything runs, a TCP frame below MTU 576, frame sizes for request/response, and frames a backend cannot carry", () => {
-    let e = thrown(() => plan(def(), { vms: [1, 8], frameBytes: [1518, 64] }));
+    let e = catchErr(() => plan(def(), { vms: [1, 8], frameBytes: [1518, 64] }));
     expect(e.code).toBe("EINVAL");
     expect(e.detail["input"]).toBe(true);
     expect(e.message).toContain('series "sriov" at 1 VM, 64 B: TCP frame size 64 B outside 594..9018');
     const rr = parseScenario(["traffic: { kind: rr }", "backends: [sriov]"].join("\n"), "s.yaml");
     expect(plan(rr, { vms: [1] })).toHaveLength(1);
-    e = thrown(() => plan(rr, { vms: [1], frameBytes: [1518] }));
+    e = catchErr(() => plan(rr, { vms: [1], frameBytes: [1518] }));
     expect(e.message).toContain("request/response traffic has no frame size to sweep");
-    e = thrown(() => plan(def(), { vms: [4], frameBytes: [9018] }));
+    e = catchErr(() => plan(def(), { vms: [4], frameBytes: [9018] }));
     expect(e.message).toContain('series "xen-pv" at 4 VMs, 9018 B: xen-pv: netfront in this model carries a frame in one page');
     // netfront's page holds the frame without FCS: MTU 4,082 (4,096 B frames) fits, one byte more does not
     expect(plan(def(), { vms: [4], frameBytes: [4100] })).toHaveLength(2);

@@ -11,17 +11,9 @@ import {
   perByteNs,
   resolveTimeCostsNs,
 } from "../../../sim/costs.js";
-import { IovError, isIovError } from "../../../src/errors.js";
+import { isIovError } from "../../../src/errors.js";
+import { catchErr } from "./helpers.js";
 
-function catchErr(fn: () => unknown): IovError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof IovError) return e;
-    throw e;
-  }
-  throw new Error("expected an IovError");
-}
 
 describe("cost table", () => {
   it("every entry has a finite value, a unit and a tagged source", () => {
