@@ -17,6 +17,8 @@ export interface InventoryPf {
   /** The VF Device ID from the PF's SR-IOV capability. */
   readonly vfDeviceId: number;
   readonly totalVfs: number;
+  /** MSI-X vectors a guest's VF driver takes for each of the PF's VFs (interrupt vectors in the guest). */
+  readonly vfMsixVectors?: number;
 }
 
 export interface Inventory {

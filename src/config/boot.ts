@@ -16,7 +16,7 @@ import { totalExits, type ExitCounters } from "../hypervisor-glue/exits.js";
 import { VfDriver } from "../vf-driver/vf-driver.js";
 import { vfMsixPlacement } from "../nic/templates/layout.js";
 import { resolveAssignments, type Assignment } from "./assign.js";
-import { validateHostFile } from "./validate.js";
+import { GUEST_MSI_VECTOR_BASE, GUEST_MSI_VECTOR_LIMIT, validateHostFile } from "./validate.js";
 import { ConfigError } from "./issues.js";
 import type { HostFile } from "./types.js";
 import { SimHost, type PfPort } from "./host.js";
@@ -64,8 +64,8 @@ const DMA_REGION_GPA = 0x0100_0000; // 16 MiB
 const DMA_REGION_BYTES = 0x0040_0000; // 4 MiB per NIC
 const BAR_WINDOW = 0x0100_0000; // 16 MiB of guest-physical space per NIC
 /** Guest interrupt vectors handed to device MSI-X entries: 0x40..0xEF (below the system vectors). */
-const MSI_VECTOR_BASE = 0x40;
-const MSI_VECTOR_LIMIT = 0xf0;
+const MSI_VECTOR_BASE = GUEST_MSI_VECTOR_BASE;
+const MSI_VECTOR_LIMIT = GUEST_MSI_VECTOR_LIMIT;
 
 export function vfBdf(p: PfPort, vfIndex: number): PciFunction | undefined {
   return p.sriov.vfs[vfIndex];

@@ -258,7 +258,7 @@ export class SimHost {
   /** What validation and assignment need to know about the built fabric. */
   inventory(): Inventory {
     return {
-      pfs: this.pfs.map((p) => ({ bdf: p.fn.bdfString, vendorId: p.template.vendorId, vfDeviceId: p.template.vfDeviceId, totalVfs: p.template.totalVfs })),
+      pfs: this.pfs.map((p) => ({ bdf: p.fn.bdfString, vendorId: p.template.vendorId, vfDeviceId: p.template.vfDeviceId, totalVfs: p.template.totalVfs, vfMsixVectors: p.template.vfMsixVectors })),
       hostMemoryBytes: this.file.host.memoryBytes,
     };
   }

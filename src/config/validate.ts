@@ -5,7 +5,7 @@
  * Every issue points at the offending node; conflicts name the other place too.
  */
 import { formatMac, type Mac } from "../nic/port-config.js";
-import { allocate, formatVfList, inventoryByBdf, poolMembers, type Inventory, type VfAddr } from "./assign.js";
+import { allocate, formatVfList, inventoryByBdf, poolMembers, type Assignment, type Inventory, type VfAddr } from "./assign.js";
 import { ConfigError, formatPos, makeIssue, sortIssues, type ConfigIssue } from "./issues.js";
 import { formatSize } from "./values.js";
 import { fieldPos, type HostFile, type Pos } from "./types.js";
@@ -207,8 +207,37 @@ export function validateHostFile(hostFile: HostFile, inventory?: Inventory): Con
     checkInventory(c, inventory);
     checkPoolOverlap(c, inventory);
   }
-  c.issues.push(...allocate(hostFile, inventory).issues);
+  const alloc = allocate(hostFile, inventory);
+  c.issues.push(...alloc.issues);
+  if (inventory !== undefined && alloc.issues.length === 0) checkVectors(c, inventory, alloc.assignments);
   return sortIssues(c.issues);
+}
+
+/** The MSI vectors a guest's device interrupts may use: 0x40..0xef, as the boot allocates them. */
+export const GUEST_MSI_VECTOR_BASE = 0x40;
+export const GUEST_MSI_VECTOR_LIMIT = 0xf0;
+
+/** Every guest's VFs must fit its interrupt vectors: the NIC that would overflow them is reported. */
+function checkVectors(c: Checker, inventory: Inventory, assignments: readonly Assignment[]): void {
+  const byPf = inventoryByBdf(inventory);
+  const room = GUEST_MSI_VECTOR_LIMIT - GUEST_MSI_VECTOR_BASE;
+  const used = new Map<string, number>();
+  for (const a of [...assignments].sort((x, y) => x.nicIndex - y.nicIndex)) {
+    const n = byPf.get(a.pf)?.vfMsixVectors;
+    if (n === undefined) continue;
+    const before = used.get(a.guest) ?? 0;
+    used.set(a.guest, before + n);
+    if (before + n <= room || before > room) continue; // report the first NIC that overflows, once
+    const gi = c.hf.guests.findIndex((g) => g.name === a.guest);
+    const nic = c.hf.guests[gi]!.nics[a.nicIndex]!;
+    const key = nic.kind === "vf" ? "vf" : nic.kind === "pool" ? "pool" : "pf";
+    const at = nic.kind === "vf" ? fieldPos(nic.src, "vf") : nic.kind === "pool" ? fieldPos(nic.src, "pool") : fieldPos(nic.src, "pf");
+    c.report(
+      at,
+      `guests[${gi}].nics[${a.nicIndex}].${key}`,
+      `expected NICs whose MSI-X vectors fit guest ${a.guest}'s ${room} interrupt vectors (0x40..0xef), found ${before + n} with this one (${n} per VF of ${a.pf})`,
+    );
+  }
 }
 
 /** validateHostFile, throwing ConfigError (EINVAL) with every issue when there is any. */

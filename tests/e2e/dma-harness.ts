@@ -21,6 +21,7 @@
 import { boot, type AttachedNic, type BootState } from "../../src/config/boot.js";
 import { SimHost, type PfPort } from "../../src/config/host.js";
 import { parseHostFile } from "../../src/config/parse.js";
+import { GUEST_MSI_VECTOR_BASE, GUEST_MSI_VECTOR_LIMIT } from "../../src/config/validate.js";
 import type { Guest } from "../../src/hypervisor-glue/guest.js";
 import { GUEST_CHUNK } from "../../src/hypervisor-glue/guest.js";
 import { HOST_MAP } from "../../src/hypervisor-glue/hypervisor.js";
@@ -115,7 +116,7 @@ export interface HostSpec {
   spoofchk: boolean;
 }
 
-const fabricMemo = new Map<string, Array<{ bdf: string; totalVfs: number; template: string }>>();
+const fabricMemo = new Map<string, Array<{ bdf: string; totalVfs: number; vectors: number; template: string }>>();
 
 function fabricText(spec: HostSpec): string {
   const lines = ["fabric:", "  rootPorts:"];
@@ -128,12 +129,12 @@ function fabricText(spec: HostSpec): string {
 }
 
 /** The PFs enumeration gives a fabric (their BDFs depend on bus numbering): built once per fabric. */
-function fabricPfs(fabric: string): Array<{ bdf: string; totalVfs: number; template: string }> {
+function fabricPfs(fabric: string): Array<{ bdf: string; totalVfs: number; vectors: number; template: string }> {
   let got = fabricMemo.get(fabric);
   if (got === undefined) {
     const h = new SimHost(parseHostFile(`host: { name: probe, memory: 1GiB, cpus: 2 }\n${fabric}`, "probe.yaml"));
     h.enumerateAndProbe();
-    got = h.pfs.map((p) => ({ bdf: p.fn.bdfString, totalVfs: p.template.totalVfs, template: p.template.name }));
+    got = h.pfs.map((p) => ({ bdf: p.fn.bdfString, totalVfs: p.template.totalVfs, vectors: p.template.vfMsixVectors, template: p.template.name }));
     fabricMemo.set(fabric, got);
   }
   return got;
@@ -158,12 +159,16 @@ export function hostFileFor(spec: HostSpec): HostPlan {
   });
   const enabled = pfs.map((p, i) => ({ ...p, n: numVfs[i]!, used: 0 })).filter((p) => p.n > 0);
   const nics: string[][] = Array.from({ length: spec.guests }, () => []);
+  // a guest's VFs must fit its interrupt vectors (validation refuses the file otherwise)
+  const vectors = new Array<number>(spec.guests).fill(0);
   let assigned = 0;
   for (const a of spec.assign) {
     if (enabled.length === 0) break;
     const p = enabled[a.pf % enabled.length]!;
-    if (p.used >= p.n) continue;
-    nics[a.guest % spec.guests]!.push(`{ vf: "${p.bdf}#${p.used++}" }`);
+    const g = a.guest % spec.guests;
+    if (p.used >= p.n || vectors[g]! + p.vectors > GUEST_MSI_VECTOR_LIMIT - GUEST_MSI_VECTOR_BASE) continue;
+    vectors[g] = vectors[g]! + p.vectors;
+    nics[g]!.push(`{ vf: "${p.bdf}#${p.used++}" }`);
     assigned++;
   }
   const mem = nics.map((n) => SCRATCH_END + Math.max(1, n.length) * DRIVER_REGION_BYTES + 4 * MiB);

@@ -163,6 +163,14 @@ const CASES: readonly BadCase[] = [
     ],
   },
   {
+    // E810 VFs take 17 MSI-X vectors each: ten fit a guest's 176 (0x40..0xef), the eleventh does not
+    file: "guest-out-of-vectors.yaml",
+    stage: "inventory",
+    expected: [
+      "guest-out-of-vectors.yaml:19:15: guests[0].nics[10].vf: expected NICs whose MSI-X vectors fit guest big's 176 interrupt vectors (0x40..0xef), found 187 with this one (17 per VF of 0000:04:00.0)",
+    ],
+  },
+  {
     file: "overlapping-pools.yaml",
     stage: "inventory",
     expected: [

@@ -16,8 +16,8 @@ export const GiB = 2 ** 30;
 export const INVENTORY: Inventory = {
   hostMemoryBytes: 64 * GiB,
   pfs: [
-    { bdf: "0000:01:00.0", vendorId: 0x8086, vfDeviceId: 0x10ca, totalVfs: 7 }, // 82576
-    { bdf: "04:00.0", vendorId: 0x8086, vfDeviceId: 0x1889, totalVfs: 128 }, // E810 (short form on purpose)
+    { bdf: "0000:01:00.0", vendorId: 0x8086, vfDeviceId: 0x10ca, totalVfs: 7, vfMsixVectors: 3 }, // 82576
+    { bdf: "04:00.0", vendorId: 0x8086, vfDeviceId: 0x1889, totalVfs: 128, vfMsixVectors: 17 }, // E810 (short form on purpose)
     { bdf: "0000:05:00.0", vendorId: 0x8086, vfDeviceId: 0x10ca, totalVfs: 7 }, // the dumped 82576
     { bdf: "0000:00:04.0", vendorId: 0x8086, vfDeviceId: 0x154c, totalVfs: 64 }, // X710, integrated
   ],
