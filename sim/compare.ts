@@ -2,7 +2,7 @@
  * A comparison: every series of a scenario run at every sweep point (VM count × frame size), and
  * its presentation as table rows and an SVG chart. The library returns data; the CLI prints.
  */
-import type { BackendName } from "./params.js";
+import type { BackendName, RunParams } from "./params.js";
 import { IovError } from "../src/errors.js";
 import { checkRunParams, runOnce, type RunOptions, type RunResult } from "./run.js";
 import { pointParams, type Scenario } from "./scenario.js";
@@ -56,23 +56,36 @@ export function selectSeries(sc: Scenario, backends: readonly BackendName[] | un
   return out;
 }
 
-/** The sweep's points, in order: series, then frame size, then VM count. */
-export function plan(sc: Scenario, o: CompareOptions = {}): Array<{ series: Series; vms: number; frameBytes: number; frameSetsMtu: boolean }> {
+export interface PlannedPoint {
+  readonly series: Series;
+  readonly vms: number;
+  readonly frameBytes: number;
+  /** The run's parameters (pointParams: with frame sizes given to the sweep, a TCP series' MTU follows them). */
+  readonly params: RunParams;
+}
+
+/**
+ * The sweep's points, in order: series, then frame size, then VM count. Every point is checked
+ * before the first run: a bad one is an input error (EINVAL) naming it, and nothing runs.
+ */
+export function plan(sc: Scenario, o: CompareOptions = {}): PlannedPoint[] {
   const series = selectSeries(sc, o.backends);
   const vms = o.vms ?? sc.vms;
   const frames = o.frameBytes ?? sc.frameBytes;
   const frameSetsMtu = o.frameBytes !== undefined || sc.framesGiven;
-  const out: Array<{ series: Series; vms: number; frameBytes: number; frameSetsMtu: boolean }> = [];
-  for (const s of series) for (const f of frames) for (const n of vms) out.push({ series: s, vms: n, frameBytes: f, frameSetsMtu });
-  // every point is checked before the first run: a bad one is an input error and nothing runs
-  for (const t of out) {
-    try {
-      checkRunParams(pointParams(t.series, t.vms, t.frameBytes, o.seed, t.frameSetsMtu));
-    } catch (e) {
-      if (!(e instanceof IovError)) throw e;
-      throw new IovError("EINVAL", `series ${JSON.stringify(t.series.name)} at ${t.vms} VM${t.vms === 1 ? "" : "s"}, ${t.frameBytes} B: ${e.message.replace(/^E[A-Z]+: /, "")}`, { input: true, cause: e.code });
-    }
-  }
+  const out: PlannedPoint[] = [];
+  for (const s of series)
+    for (const f of frames)
+      for (const n of vms) {
+        try {
+          const params = pointParams(s, n, f, o.seed, frameSetsMtu);
+          checkRunParams(params);
+          out.push({ series: s, vms: n, frameBytes: f, params });
+        } catch (e) {
+          if (!(e instanceof IovError)) throw e;
+          throw new IovError("EINVAL", `series ${JSON.stringify(s.name)} at ${n} VM${n === 1 ? "" : "s"}, ${f} B: ${e.message.replace(/^E[A-Z]+: /, "")}`, { input: true, cause: e.code });
+        }
+      }
   return out;
 }
 
@@ -80,8 +93,7 @@ export function runCompare(sc: Scenario, o: CompareOptions = {}): CompareReport 
   const todo = plan(sc, o);
   const points: ComparePoint[] = [];
   todo.forEach((t, i) => {
-    const p = pointParams(t.series, t.vms, t.frameBytes, o.seed, t.frameSetsMtu);
-    const result = runOnce(p, o.runOptions?.(t.series.name, t.vms, t.frameBytes, t.series.backend) ?? {});
+    const result = runOnce(t.params, o.runOptions?.(t.series.name, t.vms, t.frameBytes, t.series.backend) ?? {});
     const cp: ComparePoint = { series: t.series.name, backend: t.series.backend, vms: t.vms, frameBytes: t.frameBytes, result };
     points.push(cp);
     o.onPoint?.(i + 1, todo.length, cp);

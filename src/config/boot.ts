@@ -63,9 +63,6 @@ export interface BootState {
 const DMA_REGION_GPA = 0x0100_0000; // 16 MiB
 const DMA_REGION_BYTES = 0x0040_0000; // 4 MiB per NIC
 const BAR_WINDOW = 0x0100_0000; // 16 MiB of guest-physical space per NIC
-/** Guest interrupt vectors handed to device MSI-X entries: 0x40..0xEF (below the system vectors). */
-const MSI_VECTOR_BASE = GUEST_MSI_VECTOR_BASE;
-const MSI_VECTOR_LIMIT = GUEST_MSI_VECTOR_LIMIT;
 
 export function vfBdf(p: PfPort, vfIndex: number): PciFunction | undefined {
   return p.sriov.vfs[vfIndex];
@@ -213,10 +210,10 @@ export function boot(hf: HostFile, opts: { smoke?: boolean; state?: BootState } 
       })(),
     };
     const nextVector = new Map<string, number>();
-    for (const x of st.nics) nextVector.set(x.guest, Math.max(nextVector.get(x.guest) ?? MSI_VECTOR_BASE, x.vectorEnd));
+    for (const x of st.nics) nextVector.set(x.guest, Math.max(nextVector.get(x.guest) ?? GUEST_MSI_VECTOR_BASE, x.vectorEnd));
     const allocVectors = (guest: string, n: number): number => {
-      const v = nextVector.get(guest) ?? MSI_VECTOR_BASE;
-      if (v + n > MSI_VECTOR_LIMIT) throw new IovError("ENOSPC", `guest ${guest}: out of interrupt vectors (0x40..0xef) for another NIC with ${n} MSI-X vectors`);
+      const v = nextVector.get(guest) ?? GUEST_MSI_VECTOR_BASE;
+      if (v + n > GUEST_MSI_VECTOR_LIMIT) throw new IovError("ENOSPC", `guest ${guest}: out of interrupt vectors (0x40..0xef) for another NIC with ${n} MSI-X vectors`);
       nextVector.set(guest, v + n);
       return v;
     };

@@ -213,7 +213,7 @@ export function validateHostFile(hostFile: HostFile, inventory?: Inventory): Con
   return sortIssues(c.issues);
 }
 
-/** The MSI vectors a guest's device interrupts may use: 0x40..0xef, as the boot allocates them. */
+/** Guest interrupt vectors the boot hands to device MSI-X entries: 0x40..0xef (below the system vectors). */
 export const GUEST_MSI_VECTOR_BASE = 0x40;
 export const GUEST_MSI_VECTOR_LIMIT = 0xf0;
 
@@ -230,8 +230,7 @@ function checkVectors(c: Checker, inventory: Inventory, assignments: readonly As
     if (before + n <= room || before > room) continue; // report the first NIC that overflows, once
     const gi = c.hf.guests.findIndex((g) => g.name === a.guest);
     const nic = c.hf.guests[gi]!.nics[a.nicIndex]!;
-    const key = nic.kind === "vf" ? "vf" : nic.kind === "pool" ? "pool" : "pf";
-    const at = nic.kind === "vf" ? fieldPos(nic.src, "vf") : nic.kind === "pool" ? fieldPos(nic.src, "pool") : fieldPos(nic.src, "pf");
+    const [key, at] = nic.kind === "vf" ? ["vf", fieldPos(nic.src, "vf")] : nic.kind === "pool" ? ["pool", fieldPos(nic.src, "pool")] : ["pf", fieldPos(nic.src, "pf")];
     c.report(
       at,
       `guests[${gi}].nics[${a.nicIndex}].${key}`,

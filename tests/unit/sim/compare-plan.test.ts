@@ -57,9 +57,10 @@ describe("compare: frame sizes", () => {
     expect(pointParams(s, 1, 4114, undefined, true).traffic.mtu).toBe(4096);
     const sc = parseScenario(["traffic: { kind: tcp }", "frameBytes: [1518, 9018]", "backends: [sriov]"].join("\n"), "s.yaml");
     expect(sc.framesGiven).toBe(true);
-    expect(plan(sc, { vms: [1] }).map((t) => pointParams(t.series, t.vms, t.frameBytes, undefined, t.frameSetsMtu).traffic.mtu)).toEqual([1500, 9000]);
+    expect(plan(sc, { vms: [1] }).map((t) => t.params.traffic.mtu)).toEqual([1500, 9000]);
     expect(def().framesGiven).toBe(false);
-    expect(plan(def(), { vms: [1], frameBytes: [9018], backends: ["sriov"] }).every((t) => t.frameSetsMtu)).toBe(true);
+    expect(plan(def(), { vms: [1], frameBytes: [9018], backends: ["sriov"] }).map((t) => t.params.traffic.mtu)).toEqual([9000]);
+    expect(plan(def(), { vms: [1], backends: ["sriov"] }).map((t) => t.params.traffic.mtu)).toEqual([1500]);
   });
 
   it("a UDP series takes them as its frame size, whether given or not", () => {
