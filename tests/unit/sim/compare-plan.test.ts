@@ -11,7 +11,6 @@ import { catchErr } from "./helpers.js";
 const DIR = resolve(import.meta.dirname, "../../../sim/scenarios");
 const def = () => loadScenario(join(DIR, "default.yaml"));
 
-
 describe("compare: series chosen by --backends", () => {
   it("keeps the scenario's series of each backend asked for, in the order asked", () => {
     const sc = def();
