@@ -597,9 +597,11 @@ export interface Traffic {
   tcpCounters(): Record<string, number>;
 }
 
-/** Build the applications and the peer for `spec` over `env.vms` guests (`pcap`: the file, if already loaded). */
+/**
+ * Build the applications and the peer for `spec` over `env.vms` guests (`pcap`: the file, if already
+ * loaded). `spec` has passed checkTraffic (runOnce's checkRunParams does it before anything is built).
+ */
 export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFrames): Traffic {
-  checkTraffic(spec, env.vms);
   const n = env.vms;
   const apps = Array.from({ length: n }, (_, i) => new VmApp(i, env));
   const peer = new WorldPeer(env);
