@@ -17,7 +17,7 @@ import { Platform } from "./model/platform.js";
 import { WindowStats } from "./model/window.js";
 import type { BackendContext, BackendInstance, CoreSet } from "./backends/types.js";
 import { buildSriov } from "./backends/sriov/backend.js";
-import { buildXenPv, checkXenFrame } from "./backends/xen/backend.js";
+import { buildXenPv } from "./backends/xen/backend.js";
 import { buildVirtio } from "./backends/virtio/backend.js";
 import { buildE1000 } from "./backends/e1000/backend.js";
 import { BornTable, vmMac } from "./traffic/packets.js";
@@ -153,8 +153,6 @@ export function checkRunParams(p: RunParams): void {
     if (!(v >= 0 && Number.isFinite(v)) || (k === "measureUs" && v <= 0)) throw new IovError("ERANGE", `${k} ${v} must be ≥ 0 (measureUs > 0)`);
   if (!Number.isSafeInteger(p.seed)) throw new IovError("EINVAL", `seed ${p.seed} must be an integer`);
   checkTraffic(p.traffic, p.vms);
-  // a pcap source's largest frame is known once the file is read (buildXenPv checks it then)
-  if (p.backend === "xen-pv" && p.traffic.kind !== "pcap") checkXenFrame(maxFrameOf(p.traffic));
 }
 
 export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {

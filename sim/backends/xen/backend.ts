@@ -4,7 +4,6 @@
  * hypercall, receive = upcall), the Dom0 switch (common/host-net.ts), and the physical NIC's PF
  * driven by Dom0. One netback thread per VIF queue, spread over Dom0's cores.
  */
-import { IovError } from "../../../src/errors.js";
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { perByteNs } from "../../costs.js";
 import { ExitLedger } from "../../model/cpu.js";
@@ -14,26 +13,20 @@ import { GUEST_DATA_BASE, guestRamFor, rxBufferFor, type BackendContext, type Ba
 import { GRANT_ENTRY_SIZE, GrantOps, GrantTable, XEN_PAGE } from "./grant.js";
 import { RX_SLOT, TX_SLOT, ringSize } from "./netif.js";
 import { Netfront, NetfrontQueue, netfrontQueueBytes, netfrontQueueLayout } from "./netfront.js";
-import { NETBACK_STAGING_BYTES, NetbackQueue, VifPort, netbackQueueBytes } from "./netback.js";
-
-/** Netfront here carries a frame in one page (no multi-slot requests): larger frames are refused. */
-export function checkXenFrame(maxFrame: number): void {
-  if (maxFrame > XEN_PAGE)
-    throw new IovError("ERANGE", `xen-pv: netfront in this model carries a frame in one page (≤ ${XEN_PAGE} B); the traffic makes ${maxFrame} B frames`);
-}
+import { NetbackQueue, VifPort, VifStatus, netbackQueueBytes } from "./netback.js";
 
 export function buildXenPv(ctx: BackendContext): BackendInstance {
   const { p, platform, t } = ctx;
-  checkXenFrame(ctx.maxFrame);
   const persistent = p.xen.grants === "persistent";
   const nq = p.xen.queues;
   const bufSize = rxBufferFor(ctx.maxFrame);
   const hostQueues = Math.min(p.host.hostQueues, p.host.hostCores);
-  const dom0Bytes = HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize) + NETBACK_STAGING_BYTES + p.vms * nq * netbackQueueBytes(bufSize);
+  const stagingBytes = netbackQueueBytes(bufSize);
+  const dom0Bytes = HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize) + stagingBytes + p.vms * nq * stagingBytes;
   const dom0 = platform.hv.createGuest("dom0", guestRamFor(dom0Bytes), p.host.hostCores);
   const net = new HostNet(platform, dom0, hostNetCosts(t, true), ctx.ledger, ctx.capture, ctx.workers, ctx.cores.host, hostQueues, p.host.ringEntries, bufSize);
-  // netback staging blocks start on a 1 MiB boundary (see NETBACK_STAGING_BYTES)
-  let staging = Math.ceil((GUEST_DATA_BASE + HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize)) / NETBACK_STAGING_BYTES) * NETBACK_STAGING_BYTES;
+  // netback staging blocks start at a multiple of their size (see netbackQueueBytes)
+  let staging = Math.ceil((GUEST_DATA_BASE + HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize)) / stagingBytes) * stagingBytes;
 
   const gtEntries = nq * (ringSize(TX_SLOT) + ringSize(RX_SLOT)) + 16;
   const gtBytes = Math.ceil((gtEntries * GRANT_ENTRY_SIZE) / XEN_PAGE) * XEN_PAGE;
@@ -60,7 +53,7 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
     const gt = new GrantTable(g, gtGpa, gtEntries);
     const fq: NetfrontQueue[] = [];
     for (let j = 0; j < nq; j++) fq.push(new NetfrontQueue(g, netfrontQueueLayout(gtGpa + gtBytes + j * netfrontQueueBytes()), gt, persistent));
-    const front = new Netfront(fq, { perPacketNs: t.xenNetfrontPerPacket }, () => platform.engine.now, ctx.capture, `vif${i}`);
+    const front = new Netfront(fq, { perPacketNs: t.xenNetfrontPerPacket }, () => platform.engine.now, ctx.capture, `vif${i}`, ctx.maxFrame);
     fronts.push(front);
     const ledger = new ExitLedger(g.exits, { hypercall: t.xenEventChannelSend, hlt: t.nullHypercall });
     const kernel = new GuestKernel(g, front, ctx.apps[i]!, ledger, { irqEntryNs: t.xenEventChannelUpcall, napiPollNs: t.napiPollEntry }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "xen" : "none");
@@ -68,11 +61,13 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
     kernels.push(kernel);
     const ops = new GrantOps(g, gtGpa, gtEntries);
     const nbs: NetbackQueue[] = [];
+    const vif = new VifStatus();
     for (let j = 0; j < nq; j++) {
       // netback threads start on the cores after those taking the PF's queues
       const core = (hostQueues + nbIndex++) % ctx.cores.host.length;
       const nb = new NetbackQueue(i, net.txqFor(core), fq[j]!, dom0, ops, staging, bufSize, net, nbCosts, ctx.ledger, gtEntries);
-      staging += netbackQueueBytes(bufSize);
+      staging += stagingBytes;
+      nb.vif = vif;
       nb.worker = ctx.workers.add(`dom0.netback${i}.${j}`, ctx.cores.host[core]!, nb);
       nb.kernel = kernel;
       fq[j]!.backend = nb;

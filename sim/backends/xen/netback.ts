@@ -9,6 +9,13 @@
  * 512 KiB); past that the VIF's transmit queue is stopped and frames wait in its qdisc
  * (VIF_QDISC_LEN, the VIF's tx_queue_len) until netback has taken the queue below the limit again;
  * a full qdisc drops (VifRxQueue). Frames are stored back to back in a byte ring in Dom0 memory.
+ * A packet over one page comes as several requests (NETTXF_more_data) and goes to the guest in
+ * several RX slots (NETRXF_more_data), a grant copy per slot; the TX requests are checked as
+ * xenvif_count_requests does: a packet whose pieces do not add up, of more than
+ * XEN_NETBK_LEGACY_SLOTS_MAX slots, shorter than an Ethernet header or longer than netback's
+ * buffers is answered with an error per slot and dropped; a chain running past the requests
+ * published, of FATAL_SKB_SLOTS extra slots or more, or with a piece crossing its page is a fatal
+ * error: the VIF is disabled (xenvif_fatal_tx_err) and later frames for it are dropped.
  * The responses a step writes are pushed to the guest (rsp_prod) when the step ends, as the step's
  * work is done then. Notifications follow the ring protocol: a response batch notifies the guest
  * (EVTCHNOP_send, a hypercall, charged with the thread's next step) only if it asked; before
@@ -22,8 +29,19 @@ import type { GuestKernel } from "../../model/guest-kernel.js";
 import type { Ledger } from "../../model/ledger.js";
 import type { GuestPort, HostCtx, HostNet, StagedQueue } from "../common/host-net.js";
 import { GNTST_okay, GrantOps, XEN_PAGE } from "./grant.js";
-import { NETIF_RSP_ERROR, NETIF_RSP_OKAY, writeRxResponse, writeTxResponse } from "./netif.js";
-import { DOM0_ID, type EventChannelPeer, type NetfrontQueue } from "./netfront.js";
+import {
+  ETH_HLEN,
+  FATAL_SKB_SLOTS,
+  LEGACY_SLOTS_MAX,
+  NETIF_RSP_ERROR,
+  NETIF_RSP_OKAY,
+  NETRXF_more_data,
+  NETTXF_more_data,
+  type SharedRing,
+  writeRxResponse,
+  writeTxResponse,
+} from "./netif.js";
+import { DOM0_ID, slotsFor, type EventChannelPeer, type NetfrontQueue } from "./netfront.js";
 import { VifRxQueue } from "./vif-queue.js";
 
 /** xenvif's rx_queue_max (XENVIF_RX_QUEUE_BYTES = XEN_NETIF_RX_RING_SIZE / 2 × PAGE_SIZE). */
@@ -48,15 +66,25 @@ const rxRingBytes = (bufSize: number): number => RX_QUEUE_BYTES + (VIF_QDISC_LEN
 
 /**
  * Dom0 memory a netback queue stages frames in (TX batch buffers and the RX byte ring): a 1 MiB
- * block, placed 1 MiB-aligned so that it lies in one 2 MiB chunk of Dom0 RAM (host-contiguous: a
- * frame's grant copy has one source address).
+ * block (2 MiB for buffers over 4 KiB), placed at a multiple of its size so that it lies in one
+ * 2 MiB chunk of Dom0 RAM (host-contiguous: a frame's grant copies have one address range).
  */
 export const NETBACK_STAGING_BYTES = 1 << 20;
 export function netbackQueueBytes(bufSize: number): number {
   const need = BATCH * bufSize + rxRingBytes(bufSize);
-  if (need > NETBACK_STAGING_BYTES) throw new IovError("ERANGE", `netback: ${bufSize} B buffers need ${need} B of staging, more than ${NETBACK_STAGING_BYTES}`);
-  return NETBACK_STAGING_BYTES;
+  const block = need <= NETBACK_STAGING_BYTES ? NETBACK_STAGING_BYTES : 2 * NETBACK_STAGING_BYTES;
+  if (need > block) throw new IovError("ERANGE", `netback: ${bufSize} B buffers need ${need} B of staging, more than ${block}`);
+  return block;
 }
+
+/** What a VIF's queues share: a fatal protocol error from its frontend disables the whole VIF. */
+export class VifStatus {
+  disabled = false;
+  fatalErrors = 0;
+}
+
+/** Room for a TX batch's requests: BATCH slots, and the longest chain read past them before it is refused. */
+const TX_SLOTS = BATCH + FATAL_SKB_SLOTS + 1;
 
 export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChannelPeer, StagedQueue {
   readonly meter = new CostMeter();
@@ -66,10 +94,22 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
   private txRspProd = 0;
   private rxCons = 0;
   private rxRspProd = 0;
-  private readonly bRef = new Int32Array(BATCH);
-  private readonly bOff = new Int32Array(BATCH);
-  private readonly bId = new Int32Array(BATCH);
-  private readonly bSize = new Int32Array(BATCH);
+  /** The TX batch's requests, slot by slot (a packet's slots are consecutive). */
+  private readonly bRef = new Int32Array(TX_SLOTS);
+  private readonly bOff = new Int32Array(TX_SLOTS);
+  private readonly bId = new Int32Array(TX_SLOTS);
+  private readonly bSize = new Int32Array(TX_SLOTS);
+  private readonly bFlags = new Int32Array(TX_SLOTS);
+  /** The TX batch's packets: first slot, slot count, whole size, and whether it is dropped as a bad request. */
+  private readonly pFirst = new Int32Array(BATCH);
+  private readonly pSlots = new Int32Array(BATCH);
+  private readonly pLen = new Int32Array(BATCH);
+  private readonly pBad = new Uint8Array(BATCH);
+  /** Set by readTxPacket: the packet's whole size and whether it is to be dropped. */
+  private packetLen = 0;
+  private packetBad = false;
+  /** Shared by the VIF's queues (set by the backend). */
+  vif = new VifStatus();
   /** Frames from the switch for the guest (xenvif's queue and the VIF's qdisc), in Dom0 memory. */
   private readonly rxq: VifRxQueue;
   /** Of those, frames netback may take (the rest were handed over by a host step still running). */
@@ -82,6 +122,9 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
   private readonly scratch: Uint8Array;
   private readonly dropRxFull: number;
   private readonly dropTxBad: number;
+  private readonly dropTxBadRequest: number;
+  private readonly dropRxBad: number;
+  private readonly dropDisabled: number;
   /** Counters. */
   txPackets = 0;
   rxPackets = 0;
@@ -108,6 +151,9 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
     this.dropRxFull = ledger.reason("netback:vif-qdisc-full");
     this.rxq = new VifRxQueue(rxRingBytes(bufSize), RX_QUEUE_BYTES, VIF_QDISC_LEN, 60);
     this.dropTxBad = ledger.reason("netback:tx-grant-error");
+    this.dropTxBadRequest = ledger.reason("netback:tx-bad-request");
+    this.dropRxBad = ledger.reason("netback:rx-grant-error");
+    this.dropDisabled = ledger.reason("netback:vif-disabled");
   }
 
   private txStage(k: number): number {
@@ -125,6 +171,10 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
 
   /** A frame from the switch for this guest queue. */
   deliver(buf: Uint8Array, len: number): boolean {
+    if (this.vif.disabled) {
+      this.net.dropCount(this.dropDisabled);
+      return false;
+    }
     const at = len > this.bufSize ? -1 : this.rxq.push(len);
     if (at < 0) {
       this.net.dropCount(this.dropRxFull);
@@ -153,52 +203,124 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
     return h;
   }
 
+  private readTxSlot(g: Guest, at: number, i: number): void {
+    this.bRef[i] = g.read32(at);
+    this.bOff[i] = g.read16(at + 4);
+    this.bFlags[i] = g.read16(at + 6);
+    this.bId[i] = g.read16(at + 8);
+    this.bSize[i] = g.read16(at + 10);
+  }
+
+  /**
+   * Read the packet whose first request is at `cons` into the slot arrays from index `i`, checking it
+   * as xenvif_count_requests does. Returns its slot count, with packetLen and packetBad set and the
+   * first slot's size made its own piece's; or −1 for a fatal error.
+   */
+  private readTxPacket(g: Guest, tx: SharedRing, cons: number, prod: number, i: number): number {
+    this.readTxSlot(g, tx.slotGpa(cons), i);
+    const total = this.bSize[i]!;
+    let rest = total;
+    let bad = false;
+    let s = 1;
+    let more = (this.bFlags[i]! & NETTXF_more_data) !== 0;
+    while (more) {
+      const extra = s - 1;
+      if (((cons + s) >>> 0) === prod || extra >= FATAL_SKB_SLOTS) return -1; // past req_prod, or a malicious chain
+      if (extra >= LEGACY_SLOTS_MAX) bad = true;
+      const k = i + s;
+      this.readTxSlot(g, tx.slotGpa(cons + s), k);
+      const size = this.bSize[k]!;
+      if (size > rest) bad = true; // the pieces exceed the size the first request gave
+      rest = (rest - size) & 0xffff;
+      if (this.bOff[k]! + size > XEN_PAGE) return -1; // a piece crossing its page
+      more = (this.bFlags[k]! & NETTXF_more_data) !== 0;
+      s++;
+    }
+    this.bSize[i] = rest; // the first slot's own piece
+    if (!bad && rest < ETH_HLEN) bad = true;
+    if (!bad && this.bOff[i]! + rest > XEN_PAGE) return -1;
+    this.packetLen = total;
+    this.packetBad = bad || total > this.bufSize;
+    return s;
+  }
+
+  /** xenvif_fatal_tx_err: the VIF is disabled; netback takes nothing more from its rings. */
+  private fatal(): void {
+    this.vif.disabled = true;
+    this.vif.fatalErrors++;
+  }
+
   step(): number {
     let c = this.meter.take();
     const g = this.fe.g;
     const persistent = this.fe.persistent;
+    if (this.vif.disabled) {
+      // frames the switch queued for a disabled VIF are dropped
+      while (this.rxCount > 0) {
+        this.rxq.pop();
+        this.rxCount--;
+        this.net.dropCount(this.dropDisabled);
+      }
+      return c > 0 ? c : -1;
+    }
     let worked = false;
-    // ── TX: guest → switch
+    // ── TX: guest → switch; whole packets, up to BATCH slots
     const tx = this.fe.tx;
     const prod = tx.reqProd;
     let n = 0;
+    let np = 0;
     while (this.txCons !== prod && n < BATCH) {
-      const at = tx.slotGpa(this.txCons);
-      this.bRef[n] = g.read32(at);
-      this.bOff[n] = g.read16(at + 4);
-      this.bId[n] = g.read16(at + 8);
-      this.bSize[n] = g.read16(at + 10);
-      this.txCons = (this.txCons + 1) >>> 0;
-      n++;
+      const s = this.readTxPacket(g, tx, this.txCons, prod, n);
+      if (s < 0) {
+        this.fatal();
+        break;
+      }
+      if (n + s > BATCH) break; // the next batch takes it
+      this.pFirst[np] = n;
+      this.pSlots[np] = s;
+      this.pLen[np] = this.packetLen;
+      this.pBad[np] = this.packetBad ? 1 : 0;
+      np++;
+      n += s;
+      this.txCons = (this.txCons + s) >>> 0;
     }
-    if (n > 0) {
+    if (np > 0) {
       worked = true;
       if (!persistent) {
         this.copyHypercalls++;
-        this.dom0.exits.hypercall++; // one GNTTABOP_copy for the batch
+        this.dom0.exits.hypercall++; // one GNTTABOP_copy for the batch (at most BATCH operations)
         this.meter.ns += this.c.grantCopyHypercallNs;
       }
-      for (let k = 0; k < n; k++) {
-        const size = this.bSize[k]!;
+      for (let k = 0; k < np; k++) {
+        const first = this.pFirst[k]!;
+        const slots = this.pSlots[k]!;
+        const size = this.pLen[k]!;
         const dst = this.dom0.gpaToHpa(this.txStage(k));
-        let ok: boolean;
-        if (!persistent) {
-          ok = size <= this.bufSize && this.ops.copyFrom(DOM0_ID, this.bRef[k]!, this.bOff[k]!, size, dst) === GNTST_okay;
-          this.grantCopies++;
-          this.meter.ns += this.c.grantCopyPerOpNs + size * this.c.grantCopyPerByteNs;
-        } else {
-          const h = this.mapOnce(this.bRef[k]!, false);
-          ok = h >= 0 && size <= this.bufSize && this.bOff[k]! + size <= XEN_PAGE;
-          if (ok) {
-            this.dom0.mem.copy(dst, h + this.bOff[k]!, size);
-            this.meter.ns += size * this.c.copyPerByteNs;
+        let ok = this.pBad[k] === 0;
+        for (let j = 0, pos = 0; j < slots && ok; j++) {
+          const i = first + j;
+          const piece = this.bSize[i]!;
+          if (!persistent) {
+            ok = this.ops.copyFrom(DOM0_ID, this.bRef[i]!, this.bOff[i]!, piece, dst + pos) === GNTST_okay;
+            this.grantCopies++;
+            this.meter.ns += this.c.grantCopyPerOpNs + piece * this.c.grantCopyPerByteNs;
+          } else {
+            const h = this.mapOnce(this.bRef[i]!, false);
+            ok = h >= 0;
+            if (ok) {
+              this.dom0.mem.copy(dst + pos, h + this.bOff[i]!, piece);
+              this.meter.ns += piece * this.c.copyPerByteNs;
+            }
           }
+          pos += piece;
         }
         this.meter.ns += this.c.perPacketNs;
-        writeTxResponse(g, tx.slotGpa(this.txRspProd), this.bId[k]!, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR);
-        this.txRspProd = (this.txRspProd + 1) >>> 0;
+        for (let j = 0; j < slots; j++) {
+          writeTxResponse(g, tx.slotGpa(this.txRspProd), this.bId[first + j]!, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR);
+          this.txRspProd = (this.txRspProd + 1) >>> 0;
+        }
         if (!ok) {
-          this.net.dropCount(this.dropTxBad);
+          this.net.dropCount(this.pBad[k] === 1 ? this.dropTxBadRequest : this.dropTxBad);
           continue;
         }
         this.txPackets++;
@@ -207,42 +329,50 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
       }
       this.txRspPending = true;
     }
-    // ── RX: switch → guest
+    // ── RX: switch → guest; a frame waits until the guest has posted a slot per page of it
     const rx = this.fe.rx;
     const rprod = rx.reqProd;
     let m = 0;
-    while (this.rxCount > 0 && this.rxCons !== rprod && m < BATCH) {
-      const at = rx.slotGpa(this.rxCons);
-      const id = g.read16(at);
-      const ref = g.read32(at + 4);
-      this.rxCons = (this.rxCons + 1) >>> 0;
+    let ops = 0;
+    while (this.rxCount > 0 && m < BATCH) {
       const len = this.rxq.headLen;
+      const slots = slotsFor(len);
+      if (((rprod - this.rxCons) >>> 0) < slots) break;
       const src = this.dom0.gpaToHpa(this.rxStage(this.rxq.headOff));
       this.rxq.pop(); // its bytes are copied below, before anything else can reach the queue
       this.rxCount--;
-      let ok: boolean;
-      if (!persistent) {
-        if (m === 0) {
-          this.copyHypercalls++;
-          this.dom0.exits.hypercall++;
-          this.meter.ns += this.c.grantCopyHypercallNs;
+      let ok = true;
+      for (let j = 0; j < slots; j++) {
+        const at = rx.slotGpa(this.rxCons);
+        const id = g.read16(at);
+        const ref = g.read32(at + 4);
+        this.rxCons = (this.rxCons + 1) >>> 0;
+        const from = j * XEN_PAGE;
+        const piece = Math.min(XEN_PAGE, len - from);
+        if (ok && !persistent) {
+          if (ops % BATCH === 0) {
+            this.copyHypercalls++; // one GNTTABOP_copy per BATCH operations
+            this.dom0.exits.hypercall++;
+            this.meter.ns += this.c.grantCopyHypercallNs;
+          }
+          ok = this.ops.copyTo(DOM0_ID, ref, 0, piece, src + from) === GNTST_okay;
+          this.grantCopies++;
+          ops++;
+          this.meter.ns += this.c.grantCopyPerOpNs + piece * this.c.grantCopyPerByteNs;
+        } else if (ok) {
+          const h = this.mapOnce(ref, true);
+          ok = h >= 0;
+          if (ok) {
+            this.dom0.mem.copy(h, src + from, piece);
+            this.meter.ns += piece * this.c.copyPerByteNs;
+          }
         }
-        ok = this.ops.copyTo(DOM0_ID, ref, 0, len, src) === GNTST_okay;
-        this.grantCopies++;
-        this.meter.ns += this.c.grantCopyPerOpNs + len * this.c.grantCopyPerByteNs;
-      } else {
-        const h = this.mapOnce(ref, true);
-        ok = h >= 0;
-        if (ok) {
-          this.dom0.mem.copy(h, src, len);
-          this.meter.ns += len * this.c.copyPerByteNs;
-        }
+        writeRxResponse(g, rx.slotGpa(this.rxRspProd), id, 0, j + 1 < slots ? NETRXF_more_data : 0, ok ? piece : NETIF_RSP_ERROR);
+        this.rxRspProd = (this.rxRspProd + 1) >>> 0;
       }
       this.meter.ns += this.c.perPacketNs;
-      writeRxResponse(g, rx.slotGpa(this.rxRspProd), id, 0, 0, ok ? len : NETIF_RSP_ERROR);
-      this.rxRspProd = (this.rxRspProd + 1) >>> 0;
       if (ok) this.rxPackets++;
-      else this.net.dropCount(this.dropTxBad);
+      else this.net.dropCount(this.dropRxBad);
       m++;
     }
     if (m > 0) {
@@ -250,8 +380,10 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
       this.rxRspPending = true;
     }
     if (!worked) {
-      // before sleeping: ask to be notified of new requests, and look once more
-      const more = tx.finalCheckForRequests(this.txCons) || (this.rxCount > 0 && rx.finalCheckForRequests(this.rxCons));
+      // before sleeping: ask to be notified of new requests (on RX, of the slots the next frame needs), and look once more
+      const more =
+        (!this.vif.disabled && tx.finalCheckForRequests(this.txCons)) ||
+        (this.rxCount > 0 && rx.finalCheckForRequests(this.rxCons, slotsFor(this.rxq.headLen)));
       c += this.meter.take();
       if (more) return c;
       return c > 0 ? c : -1;

@@ -6,6 +6,9 @@
  * request, and at the end of the step RING_PUSH_REQUESTS_AND_CHECK_NOTIFY: notify Dom0 (a hypercall)
  * only if netback asked for an event in the new range. Receiving (on the event-channel upcall):
  * responses name filled pages; each is handed up and its page re-posted as a new RX request.
+ * A frame over one page takes a slot per page on either ring (NETTXF_more_data / NETRXF_more_data,
+ * netif.ts); netfront sends only when it has the slots for its largest frame free (as Linux's
+ * netfront stops its queue below MAX_SKB_FRAGS + 2 free slots).
  * Multi-queue: a frame's queue is its flow hash modulo the queue count.
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
@@ -14,9 +17,12 @@ import { CostMeter } from "../../model/cpu.js";
 import type { GuestNic, RxConsumer } from "../../model/guest-kernel.js";
 import type { CaptureSet } from "../../model/capture.js";
 import { GrantTable, XEN_PAGE } from "./grant.js";
-import { RX_SLOT, SharedRing, TX_SLOT, ringSize, writeRxRequest, writeTxRequest } from "./netif.js";
+import { NETRXF_more_data, NETTXF_more_data, RX_SLOT, SharedRing, TX_SLOT, ringSize, writeRxRequest, writeTxRequest } from "./netif.js";
 
 export const DOM0_ID = 0;
+
+/** Ring slots (pages) a frame of `len` bytes takes. */
+export const slotsFor = (len: number): number => (len <= XEN_PAGE ? 1 : Math.ceil(len / XEN_PAGE));
 
 export interface NetfrontQueueLayout {
   readonly txRing: number;
@@ -108,17 +114,24 @@ export class NetfrontQueue {
     }
   }
 
+  /**
+   * Write a frame as requests: a page per slot, the first request giving the whole size and each
+   * further one its own piece's; false (nothing written) when the free slots are too few.
+   */
   xmit(frame: Uint8Array, len: number): boolean {
-    const id = this.freeIds.pop();
-    if (id === undefined || len > XEN_PAGE) {
-      if (id !== undefined) this.freeIds.push(id);
-      return false;
+    const slots = slotsFor(len);
+    if (this.freeIds.length < slots) return false;
+    for (let k = 0; k < slots; k++) {
+      const id = this.freeIds.pop()!;
+      const from = k * XEN_PAGE;
+      const piece = Math.min(XEN_PAGE, len - from);
+      const buf = this.L.txBufs + id * XEN_PAGE;
+      this.g.writeBytes(buf, frame, from, piece);
+      if (!this.persistent) this.txRef[id] = this.gt.grant(DOM0_ID, buf, true);
+      const flags = k + 1 < slots ? NETTXF_more_data : 0;
+      writeTxRequest(this.g, this.tx.slotGpa(this.txProd), this.txRef[id]!, 0, flags, id, k === 0 ? len : piece);
+      this.txProd = (this.txProd + 1) >>> 0;
     }
-    const buf = this.L.txBufs + id * XEN_PAGE;
-    this.g.writeBytes(buf, frame, 0, len);
-    if (!this.persistent) this.txRef[id] = this.gt.grant(DOM0_ID, buf, true);
-    writeTxRequest(this.g, this.tx.slotGpa(this.txProd), this.txRef[id]!, 0, 0, id, len);
-    this.txProd = (this.txProd + 1) >>> 0;
     this.dirty = true;
     return true;
   }
@@ -133,22 +146,41 @@ export class NetfrontQueue {
   /** Whether the last pollRx re-posted requests Dom0 asked to be notified of. */
   rxNotify = false;
 
-  /** Take up to `budget` RX responses; re-post their pages; returns how many (see rxNotify). */
+  /** Frames whose responses were malformed (an error status, a piece past its page, a chain cut short or too long), not handed up. */
+  rxErrors = 0;
+
+  /**
+   * Take up to `budget` received frames (a frame's responses run to the first without
+   * NETRXF_more_data); re-post their pages; returns how many frames (see rxNotify). A frame with an
+   * error or malformed response is not handed up (xennet_get_responses).
+   */
   pollRx(budget: number, scratch: Uint8Array, onFrame: (buf: Uint8Array, len: number) => void): number {
     const prod = this.rx.rspProd;
     let n = 0;
     while (n < budget && this.rxCons !== prod) {
-      const at = this.rx.slotGpa(this.rxCons);
-      const id = this.g.read16(at);
-      const off = this.g.read16(at + 2);
-      const status = (this.g.read16(at + 6) << 16) >> 16;
-      this.rxCons = (this.rxCons + 1) >>> 0;
-      if (!this.persistent) this.gt.endAccess(this.rxRef[id]!);
-      if (status > 0 && status <= scratch.length) {
-        this.g.readBytes(this.L.rxBufs + id * XEN_PAGE + off, scratch, 0, status);
-        onFrame(scratch, status);
+      let len = 0;
+      let ok = true;
+      for (;;) {
+        const at = this.rx.slotGpa(this.rxCons);
+        const id = this.g.read16(at) % this.rx.size;
+        const off = this.g.read16(at + 2);
+        const flags = this.g.read16(at + 4);
+        const status = (this.g.read16(at + 6) << 16) >> 16;
+        this.rxCons = (this.rxCons + 1) >>> 0;
+        if (!this.persistent) this.gt.endAccess(this.rxRef[id]!);
+        if (ok && status > 0 && off + status <= XEN_PAGE && len + status <= scratch.length) {
+          this.g.readBytes(this.L.rxBufs + id * XEN_PAGE + off, scratch, len, status);
+          len += status;
+        } else ok = false;
+        this.postRx(id);
+        if (!(flags & NETRXF_more_data)) break;
+        if (this.rxCons === prod) {
+          ok = false; // the chain runs past the responses published
+          break;
+        }
       }
-      this.postRx(id);
+      if (ok) onFrame(scratch, len);
+      else this.rxErrors++;
       n++;
     }
     this.rxNotify = n > 0 && this.rx.pushRequests(this.rxProd);
@@ -176,7 +208,9 @@ export interface NetfrontCosts {
 export class Netfront implements GuestNic {
   readonly meter = new CostMeter();
   private rx: RxConsumer | undefined;
-  private readonly scratch = new Uint8Array(XEN_PAGE);
+  private readonly scratch: Uint8Array;
+  /** Slots the largest frame takes: sending waits until a queue has that many free. */
+  private readonly maxSlots: number;
   private readonly onFrame = (buf: Uint8Array, len: number): void => {
     this.meter.ns += this.c.perPacketNs;
     this.capture?.frame(this.port, this.now(), buf, len);
@@ -190,7 +224,11 @@ export class Netfront implements GuestNic {
     private readonly now: () => number,
     private readonly capture: CaptureSet | undefined,
     private readonly port: string,
-  ) {}
+    maxFrame: number,
+  ) {
+    this.scratch = new Uint8Array(Math.max(XEN_PAGE, maxFrame));
+    this.maxSlots = slotsFor(maxFrame);
+  }
 
   private queueOf(frame: Uint8Array, len: number): NetfrontQueue {
     const n = this.queues.length;
@@ -198,15 +236,15 @@ export class Netfront implements GuestNic {
   }
 
   canXmit(): boolean {
-    for (const q of this.queues) if (q.txFree === 0) q.reclaimTx();
-    for (const q of this.queues) if (q.txFree > 0) return true;
+    const need = this.maxSlots;
+    for (const q of this.queues) if (q.txFree < need) q.reclaimTx();
+    for (const q of this.queues) if (q.txFree >= need) return true;
     return false;
   }
 
   xmit(frame: Uint8Array, len: number): boolean {
     const q = this.queueOf(frame, len);
-    if (q.txFree === 0) q.reclaimTx();
-    if (q.txFree === 0) return false;
+    if (q.txFree < slotsFor(len)) q.reclaimTx();
     if (!q.xmit(frame, len)) return false;
     this.meter.ns += this.c.perPacketNs;
     this.capture?.frame(this.port, this.now(), frame, len);

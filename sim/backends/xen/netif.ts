@@ -4,6 +4,11 @@
  * TX request 12 B {gref u32, offset u16, flags u16, id u16, size u16}; TX response {id u16, status i16};
  * RX request 8 B {id u16, pad u16, gref u32}; RX response {id u16, offset u16, flags u16, status i16}.
  * Notification follows RING_PUSH_*_AND_CHECK_NOTIFY with the event counters.
+ *
+ * A packet larger than a page takes several slots (frontend and backend both advertise feature-sg):
+ * on TX the first request carries the whole packet's size and NETTXF_more_data, each further request
+ * the size of its own piece, the last without the flag; on RX each response's status is the size of
+ * its own piece and all but the last carry NETRXF_more_data.
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 
@@ -11,6 +16,15 @@ export const RING_HDR = 64;
 export const TX_SLOT = 12;
 export const RX_SLOT = 8;
 export const NETTXF_more_data = 1 << 2;
+export const NETRXF_more_data = 1 << 2;
+/** XEN_NETIF_MAX_TX_SIZE: a TX request's size field is 16 bits. */
+export const XEN_NETIF_MAX_TX_SIZE = 0xffff;
+/** XEN_NETBK_LEGACY_SLOTS_MAX: a packet of more slots is dropped (netback answers each with an error). */
+export const LEGACY_SLOTS_MAX = 18;
+/** netback's fatal_skb_slots default: a frontend using this many slots after the first is malicious. */
+export const FATAL_SKB_SLOTS = 20;
+/** Smallest packet netback accepts: an Ethernet header (ETH_HLEN). */
+export const ETH_HLEN = 14;
 export const NETIF_RSP_OKAY = 0;
 export const NETIF_RSP_ERROR = -1;
 
@@ -57,10 +71,13 @@ export class SharedRing {
     this.g.write32(this.gpa + RSP_PROD, nw >>> 0);
     return needNotify(this.g.read32(this.gpa + RSP_EVENT), nw, old);
   }
-  /** Backend: RING_FINAL_CHECK_FOR_REQUESTS — ask for an event at cons+1, then re-check. */
-  finalCheckForRequests(cons: number): boolean {
-    this.g.write32(this.gpa + REQ_EVENT, (cons + 1) >>> 0);
-    return this.reqProd !== cons;
+  /**
+   * Backend: RING_FINAL_CHECK_FOR_REQUESTS — ask for an event once `need` requests are past `cons`
+   * (1: any new request; netback's RX side asks for the slots its next packet needs), then re-check.
+   */
+  finalCheckForRequests(cons: number, need = 1): boolean {
+    this.g.write32(this.gpa + REQ_EVENT, (cons + need) >>> 0);
+    return ((this.reqProd - cons) >>> 0) >= need;
   }
   /** Frontend: ask to be notified when responses reach index `at`. */
   setRspEvent(at: number): void {
