@@ -26,6 +26,7 @@ describe("scenario files", () => {
         "default.yaml",
         "emulated-vs-virtio-vs-vf.yaml",
         "exitless-interrupts.yaml",
+        "frame-sizes.yaml",
         "halting-vcpus.yaml",
         "iommu-strict-vs-deferred.yaml",
         "iotlb-working-set.yaml",
