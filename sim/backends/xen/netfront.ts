@@ -235,11 +235,18 @@ export class Netfront implements GuestNic {
     return n === 1 ? this.queues[0]! : this.queues[flowHash(frame, 0, len) % n]!;
   }
 
+  /**
+   * Room for the next frame, whichever queue its flow hashes to: every queue has the slots for the
+   * largest frame (one full queue holds back all flows, as a socket's send buffer does once that
+   * queue's qdisc has filled).
+   */
   canXmit(): boolean {
     const need = this.maxSlots;
-    for (const q of this.queues) if (q.txFree < need) q.reclaimTx();
-    for (const q of this.queues) if (q.txFree >= need) return true;
-    return false;
+    for (const q of this.queues) {
+      if (q.txFree < need) q.reclaimTx();
+      if (q.txFree < need) return false;
+    }
+    return true;
   }
 
   xmit(frame: Uint8Array, len: number): boolean {
