@@ -74,7 +74,10 @@ export interface RunParams {
   readonly warmupUs: number;
   /** Measurement window, µs. */
   readonly measureUs: number;
-  /** Longest drain after the window (sources stopped) before in-flight frames are reported, µs. */
+  /**
+   * Drain after the window (sources stopped), µs; while frames are still on their way at its end it
+   * goes on, drainUs (at least 1 ms) at a time, up to 50 times more, before in-flight frames are reported.
+   */
   readonly drainUs: number;
 }
 
