@@ -67,6 +67,56 @@ describe("conservation: every frame offered is delivered or dropped with a reaso
     conserved(runOnce(p));
   });
 
+  it("holds across the host's and the backends' options (cores, moderation, rings, IOTLB, PCIe width, halting, IOMMU policy, grants, queues, virtqueue size)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          backend: fc.constantFrom(...ALL_BACKENDS),
+          kind: fc.constantFrom("udp" as const, "tcp" as const, "rr" as const),
+          direction: fc.constantFrom("tx" as const, "rx" as const, "g2g" as const),
+          vms: fc.integer({ min: 2, max: 6 }),
+          frameBytes: fc.integer({ min: 64, max: 9018 }),
+          rateMbps: fc.constantFrom(0, 500, 9000),
+          flows: fc.integer({ min: 1, max: 6 }),
+          guestCores: fc.integer({ min: 1, max: 6 }),
+          hostCores: fc.integer({ min: 1, max: 4 }),
+          itr: fc.constantFrom(0, 8000, 100000),
+          ringEntries: fc.constantFrom(64, 512),
+          iotlbEntries: fc.constantFrom(0, 64, 512),
+          hostQueues: fc.integer({ min: 1, max: 4 }),
+          vcpuHalt: fc.boolean(),
+          pcieWidth: fc.constantFrom(1 as const, 8 as const),
+          interrupts: fc.constantFrom("posted" as const, "remapped" as const),
+          iommuPage: fc.constantFrom("4k" as const, "2m" as const),
+          mapping: fc.constantFrom("static" as const, "strict" as const, "deferred" as const),
+          grants: fc.constantFrom("copy" as const, "persistent" as const),
+          queues: fc.integer({ min: 1, max: 4 }),
+          queueSize: fc.constantFrom(16, 256),
+        }),
+        (a) => {
+          const r = runOnce(
+            small({
+              backend: a.backend,
+              kind: a.kind,
+              direction: a.direction,
+              vms: a.vms,
+              frameBytes: a.frameBytes,
+              rateMbps: a.rateMbps,
+              measureUs: 1000,
+              host: { guestCores: a.guestCores, hostCores: a.hostCores, itr: a.itr, ringEntries: a.ringEntries, iotlbEntries: a.iotlbEntries, hostQueues: a.hostQueues, vcpuHalt: a.vcpuHalt, pcieWidth: a.pcieWidth },
+              sriov: { interrupts: a.interrupts, iommuPage: a.iommuPage, mapping: a.mapping },
+              xen: { grants: a.grants, queues: a.queues },
+              virtio: { queueSize: a.queueSize },
+              traffic: { flows: a.flows, mtu: Math.max(576, a.frameBytes - 18), reqBytes: Math.min(8972, a.frameBytes) },
+            }),
+          );
+          conserved(r);
+        },
+      ),
+      { numRuns: 40, seed: 23 },
+    );
+  });
+
   it("counts drops when the receiver is overrun (64 B at line rate into one VM)", () => {
     const r = runOnce(small({ backend: "sriov", direction: "rx", vms: 1, frameBytes: 64 }));
     conserved(r);
