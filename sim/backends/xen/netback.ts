@@ -11,11 +11,12 @@
  * a full qdisc drops (VifRxQueue). Frames are stored back to back in a byte ring in Dom0 memory.
  * A packet over one page comes as several requests (NETTXF_more_data) and goes to the guest in
  * several RX slots (NETRXF_more_data), a grant copy per slot; the TX requests are checked as
- * xenvif_count_requests does: a packet whose pieces do not add up, of more than
- * XEN_NETBK_LEGACY_SLOTS_MAX slots, shorter than an Ethernet header or longer than netback's
- * buffers is answered with an error per slot and dropped; a chain running past the requests
- * published, of FATAL_SKB_SLOTS extra slots or more, or with a piece crossing its page is a fatal
- * error: the VIF is disabled (xenvif_fatal_tx_err) and later frames for it are dropped.
+ * xenvif_count_requests does: a packet whose pieces exceed the size its first request gives, with
+ * more than XEN_NETBK_LEGACY_SLOTS_MAX slots after the first, shorter than an Ethernet header or
+ * longer than netback's buffers is answered with an error per slot and dropped; a chain running
+ * past the requests published, with more than FATAL_SKB_SLOTS slots after the first, or with a
+ * piece crossing its page is a fatal error: the VIF is disabled (xenvif_fatal_tx_err) and later
+ * frames for it are dropped.
  * The responses a step writes are pushed to the guest (rsp_prod) when the step ends, as the step's
  * work is done then. Notifications follow the ring protocol: a response batch notifies the guest
  * (EVTCHNOP_send, a hypercall, charged with the thread's next step) only if it asked; before
