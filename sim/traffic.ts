@@ -45,7 +45,11 @@ export interface TrafficSpec {
   readonly direction: Direction;
   /** UDP: Ethernet frame size including the 4-byte FCS (64..9018). */
   readonly frameBytes: number;
-  /** Offered rate per VM in Mb/s of frames; 0 = as fast as possible (guests: until the TX ring is full; peer: line rate). */
+  /**
+   * Offered rate per VM in Mb/s of frames; 0 = as fast as possible (guests: until the TX ring is full;
+   * peer: line rate). A pcap source replays at the capture's own timing with 0, and at this rate
+   * (frames back to back, preamble and gap counted, as tcpreplay --mbps) otherwise.
+   */
   readonly rateMbps: number;
   /** IP MTU for TCP (MSS = MTU − 40, − 12 more with timestamps). */
   readonly mtu: number;
@@ -252,7 +256,8 @@ export class VmApp implements GuestApp {
   tcpIn: TcpIn | undefined;
   rrServer: { resp: Template; pending: number; qFlow: Int32Array; qSeq: Float64Array; head: number } | undefined;
   rrClient: { req: Template; flow: number; outstanding: boolean } | undefined;
-  pcap: { frames: PcapFrames; next: number; startNs: number; loops: number } | undefined;
+  /** A replayed capture: the next frame, the loops done, when the next frame may go, ns per byte at the rate asked (0: the capture's timing). */
+  pcap: { frames: PcapFrames; next: number; startNs: number; loops: number; at: number; nsPerByte: number } | undefined;
   private ipId = 0;
   /** Frames this application received and produced. */
   received = 0;
@@ -279,7 +284,7 @@ export class VmApp implements GuestApp {
     if (this.rrClient !== undefined && !this.rrClient.outstanding) return true;
     if (this.tcpOut !== undefined && this.tcpOut.s.canSend()) return true;
     if (this.udp !== undefined && this.udp.pace.ready(now)) return true;
-    if (this.pcap !== undefined && this.pcap.startNs + this.pcapTime() <= now) return true;
+    if (this.pcap !== undefined && this.pcap.at <= now) return true;
     return false;
   }
 
@@ -346,7 +351,11 @@ export class VmApp implements GuestApp {
         p.next = 0;
         p.loops++;
       }
-      this.armPacer(p.startNs + this.pcapTime());
+      if (p.nsPerByte > 0) {
+        const gap = (len + FCS + 20) * p.nsPerByte;
+        p.at = Math.max(p.at, now - gap) + gap;
+      } else p.at = p.startNs + this.pcapTime();
+      this.armPacer(p.at);
     }
     env.ledger.offer(len);
     return len;
@@ -409,7 +418,8 @@ export class WorldPeer implements WirePeer {
   tcpIn: TcpIn[] | undefined;
   rrClients: Array<{ req: Template; flow: number }> | undefined;
   rrServer: Template[] | undefined;
-  pcap: { frames: PcapFrames; next: number; loops: number; startNs: number; vm: number } | undefined;
+  /** A replayed capture, its frames dealt to the VMs in turn (nsPerByte: as for VmApp.pcap, per VM). */
+  pcap: { frames: PcapFrames; next: number; loops: number; startNs: number; vm: number; nsPerByte: number } | undefined;
   /** The pool slot the next frame is built in (frames go on the wire from the pool, without a copy). */
   private slot = -1;
   private readonly hRx: HandlerId;
@@ -485,7 +495,7 @@ export class WorldPeer implements WirePeer {
         p.next = 0;
         p.loops++;
       }
-      next = Math.max(now, p.startNs + p.loops * f.spanNs + f.relNs[p.next]!);
+      next = p.nsPerByte > 0 ? Math.max(env.wireInFreeAt(), now + ((len + FCS + 20) * p.nsPerByte) / env.vms) : Math.max(now, p.startNs + p.loops * f.spanNs + f.relNs[p.next]!);
     }
     env.engine.scheduleAt(next, this.hGen);
   }
@@ -692,8 +702,9 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
     }
     case "pcap": {
       const frames = pcap ?? new PcapFrames(spec.pcapFile!, spec.pcapReader);
-      if (spec.direction === "rx") peer.pcap = { frames, next: 0, loops: 0, startNs: 0, vm: 0 };
-      else for (let i = 0; i < n; i++) apps[i]!.pcap = { frames, next: 0, startNs: 0, loops: 0 };
+      const nsPerByte = spec.rateMbps > 0 ? (8 * 1000) / spec.rateMbps : 0;
+      if (spec.direction === "rx") peer.pcap = { frames, next: 0, loops: 0, startNs: 0, vm: 0, nsPerByte };
+      else for (let i = 0; i < n; i++) apps[i]!.pcap = { frames, next: 0, startNs: 0, loops: 0, at: 0, nsPerByte };
       break;
     }
   }
