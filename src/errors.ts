@@ -12,7 +12,8 @@ export type IovErrorCode =
   | "EIO" // device reported an inconsistent state
   | "ENOMEM" // not enough MMIO resources (Linux's error for IOV BARs)
   | "EFAULT" // bad address
-  | "ENOSYS"; // operation not supported by this device
+  | "ENOSYS" // operation not supported by this device
+  | "ELOOP"; // the simulation stopped advancing (a livelock in the model: reported, not hung)
 
 export class IovError extends Error {
   override readonly name = "IovError";

@@ -27,6 +27,8 @@ export interface EngineOptions {
 
 /** Handler slot 0 runs one-shot callbacks registered through `callAt`/`callIn`. */
 const ONE_SHOT_HANDLER = 0;
+/** Events at one instant past which the model is taken to be in a livelock (an error, not a hang). */
+const LIVELOCK_EVENTS = 1_000_000;
 
 export class Engine {
   readonly rng: Prng;
@@ -39,6 +41,8 @@ export class Engine {
   private _now = 0;
   private _processed = 0;
   private running = false;
+  /** Events dispatched in a row at the current instant (livelock guard). */
+  private sameTime = 0;
   private stopRequested = false;
 
   constructor(opts: EngineOptions = {}) {
@@ -176,7 +180,12 @@ export class Engine {
     try {
       while (n < max && !this.stopRequested && q.size > 0 && q.peekTime() <= untilNs) {
         q.pop();
-        this._now = q.poppedTime;
+        const t = q.poppedTime;
+        if (t === this._now) {
+          if (++this.sameTime > LIVELOCK_EVENTS)
+            throw new IovError("ELOOP", `engine: more than ${LIVELOCK_EVENTS} events at ${t} ns without time advancing (the last: ${this.handlerNames[q.poppedHandler]}): a livelock in the model`, { atNs: t });
+        } else this.sameTime = 0;
+        this._now = t;
         n++;
         handlers[q.poppedHandler]!(q.poppedArg0, q.poppedArg1);
       }

@@ -319,14 +319,24 @@ export class Platform implements HostMmio, MsiSink {
     this.heldVal.push(value);
     if (!this.releaseArmed) {
       this.releaseArmed = true;
-      this.engine.scheduleIn(this.txBacklogNs() - this.txFifoNs / 2, this.hRelease);
+      this.engine.scheduleAt(Math.max(this.releaseAtNs(), this.engine.now), this.hRelease);
     }
   }
 
+  /**
+   * When the transmit path will be within half its buffer of idle: held doorbells go then. An
+   * absolute time, compared with the clock as such: a backlog recomputed as a difference can stay a
+   * rounding error above the threshold while the clock cannot advance by so little.
+   */
+  private releaseAtNs(): number {
+    const t = this.lastTxReady > this.wireOut.busyUntil ? this.lastTxReady : this.wireOut.busyUntil;
+    return t - this.txFifoNs / 2;
+  }
+
   private onRelease(): void {
-    const backlog = this.txBacklogNs();
-    if (backlog > this.txFifoNs / 2) {
-      this.engine.scheduleIn(backlog - this.txFifoNs / 2, this.hRelease);
+    const at = this.releaseAtNs();
+    if (at > this.engine.now) {
+      this.engine.scheduleAt(at, this.hRelease);
       return;
     }
     this.releaseArmed = false;

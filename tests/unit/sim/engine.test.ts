@@ -182,6 +182,28 @@ describe("Engine", () => {
     expect(seen).toEqual([1, 2, 3]);
   });
 
+  it("a handler that keeps rescheduling itself at the same instant is a livelock: an ELOOP error, not a hang", () => {
+    const e = new Engine();
+    // a delay far below the clock's resolution at 1 ms: now + delay === now
+    const h = e.handler(() => void e.scheduleIn(1e-20, h), "stuck");
+    e.scheduleAt(1e6, h);
+    let err: unknown;
+    try {
+      e.run(2e6);
+    } catch (x) {
+      err = x;
+    }
+    expect(isIovError(err, "ELOOP")).toBe(true);
+    expect((err as Error).message).toContain("(the last: stuck)");
+    // many events at one instant that end are not a livelock
+    const f = new Engine();
+    let n = 0;
+    const g = f.handler(() => void n++);
+    for (let i = 0; i < 100_000; i++) f.scheduleAt(5, g);
+    f.run(10);
+    expect(n).toBe(100_000);
+  });
+
   it("charge() queues work on a resource FIFO and events follow completions", () => {
     const e = new Engine();
     const cpu = e.addResource("cpu0", "cpu");
