@@ -183,7 +183,7 @@ export class Engine {
         const t = q.poppedTime;
         if (t === this._now) {
           if (++this.sameTime > LIVELOCK_EVENTS)
-            throw new IovError("ELOOP", `engine: more than ${LIVELOCK_EVENTS} events at ${t} ns without time advancing (the last: ${this.handlerNames[q.poppedHandler]}): a livelock in the model`, { atNs: t });
+            throw new IovError("ELOOP", `engine: more than ${LIVELOCK_EVENTS} events at ${t} ns without time advancing (the last: ${this.handlerNames[q.poppedHandler]}): a livelock in the model (work repeating without time passing: costs overridden to 0?)`, { atNs: t });
         } else this.sameTime = 0;
         this._now = t;
         n++;
