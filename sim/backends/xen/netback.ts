@@ -15,7 +15,7 @@
  * more than XEN_NETBK_LEGACY_SLOTS_MAX slots after the first, shorter than an Ethernet header or
  * longer than netback's buffers is answered with an error per slot and dropped; a chain running
  * past the requests published, with more than FATAL_SKB_SLOTS slots after the first, or with a
- * piece crossing its page is a fatal error: the VIF is disabled (xenvif_fatal_tx_err) and later
+ * piece crossing its page, or a req_prod more than a ring ahead of netback, is a fatal error: the VIF is disabled (xenvif_fatal_tx_err) and later
  * frames for it are dropped.
  * The responses a step writes are pushed to the guest (rsp_prod) when the step ends, as the step's
  * work is done then. Notifications follow the ring protocol: a response batch notifies the guest
@@ -270,7 +270,9 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
     const prod = tx.reqProd;
     let n = 0;
     let np = 0;
-    while (this.txCons !== prod && n < BATCH) {
+    // more requests than the ring holds: "Impossible number of requests", fatal in xenvif_tx_build_gops
+    if (((prod - this.txCons) >>> 0) > tx.size) this.fatal();
+    while (!this.vif.disabled && this.txCons !== prod && n < BATCH) {
       const s = this.readTxPacket(g, tx, this.txCons, prod, n);
       if (s < 0) {
         this.fatal();

@@ -211,6 +211,15 @@ describe("Xen PV frames over one page", () => {
     }
   });
 
+  it("a req_prod more than a ring ahead of netback is fatal (\"Impossible number of requests\")", () => {
+    const r = rig();
+    r.fe.tx.pushRequests(ringSize(TX_SLOT) + 1);
+    r.runNetback();
+    expect(r.nb.vif.disabled).toBe(true);
+    expect(r.sent).toEqual([]);
+    expect(r.nb.grantCopies).toBe(0);
+  });
+
   it("a first piece shorter than an Ethernet header is dropped", () => {
     const r = rig();
     rawRequest(r, 0, 0, 0, NETTXF_more_data, 4096 + 10);
