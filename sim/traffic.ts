@@ -108,6 +108,8 @@ const BASE_PORT = 10000;
 /** Source ports of the peer's UDP flows when a VM gets several (traffic.flows > 1). */
 const FLOW_PORT_BASE = 40000;
 const FCS = 4;
+/** Time between frames of `frameLen` bytes (no FCS) sent back to back at `rateMbps`: FCS, preamble, SFD and gap counted. */
+const frameIntervalNs = (frameLen: number, rateMbps: number): number => ((frameLen + FCS + 20) * 8 * 1000) / rateMbps;
 
 /** What the traffic needs from the run. */
 export interface TrafficEnv {
@@ -256,8 +258,8 @@ export class VmApp implements GuestApp {
   tcpIn: TcpIn | undefined;
   rrServer: { resp: Template; pending: number; qFlow: Int32Array; qSeq: Float64Array; head: number } | undefined;
   rrClient: { req: Template; flow: number; outstanding: boolean } | undefined;
-  /** A replayed capture: the next frame, the loops done, when the next frame may go, ns per byte at the rate asked (0: the capture's timing). */
-  pcap: { frames: PcapFrames; next: number; startNs: number; loops: number; at: number; nsPerByte: number } | undefined;
+  /** A replayed capture: the next frame, the loops done, when the next frame may go, the rate asked (0: the capture's timing). */
+  pcap: { frames: PcapFrames; next: number; startNs: number; loops: number; at: number; rateMbps: number } | undefined;
   private ipId = 0;
   /** Frames this application received and produced. */
   received = 0;
@@ -351,8 +353,8 @@ export class VmApp implements GuestApp {
         p.next = 0;
         p.loops++;
       }
-      if (p.nsPerByte > 0) {
-        const gap = (len + FCS + 20) * p.nsPerByte;
+      if (p.rateMbps > 0) {
+        const gap = frameIntervalNs(len, p.rateMbps);
         p.at = Math.max(p.at, now - gap) + gap;
       } else p.at = p.startNs + this.pcapTime();
       this.armPacer(p.at);
@@ -418,8 +420,8 @@ export class WorldPeer implements WirePeer {
   tcpIn: TcpIn[] | undefined;
   rrClients: Array<{ req: Template; flow: number }> | undefined;
   rrServer: Template[] | undefined;
-  /** A replayed capture, its frames dealt to the VMs in turn (nsPerByte: as for VmApp.pcap, per VM). */
-  pcap: { frames: PcapFrames; next: number; loops: number; startNs: number; vm: number; nsPerByte: number } | undefined;
+  /** A replayed capture, its frames dealt to the VMs in turn (rateMbps: as for VmApp.pcap, per VM). */
+  pcap: { frames: PcapFrames; next: number; loops: number; startNs: number; vm: number; rateMbps: number } | undefined;
   /** The pool slot the next frame is built in (frames go on the wire from the pool, without a copy). */
   private slot = -1;
   private readonly hRx: HandlerId;
@@ -495,7 +497,7 @@ export class WorldPeer implements WirePeer {
         p.next = 0;
         p.loops++;
       }
-      next = p.nsPerByte > 0 ? Math.max(env.wireInFreeAt(), now + ((len + FCS + 20) * p.nsPerByte) / env.vms) : Math.max(now, p.startNs + p.loops * f.spanNs + f.relNs[p.next]!);
+      next = p.rateMbps > 0 ? Math.max(env.wireInFreeAt(), now + frameIntervalNs(len, p.rateMbps) / env.vms) : Math.max(now, p.startNs + p.loops * f.spanNs + f.relNs[p.next]!);
     }
     env.engine.scheduleAt(next, this.hGen);
   }
@@ -617,7 +619,7 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
   const peer = new WorldPeer(env);
   const born = env.born;
   const dstOf = (i: number): number => (i + 1) % n;
-  const perVmInterval = (frameLen: number): number => (spec.rateMbps > 0 ? ((frameLen + FCS + 20) * 8 * 1000) / spec.rateMbps : 0);
+  const perVmInterval = (frameLen: number): number => (spec.rateMbps > 0 ? frameIntervalNs(frameLen, spec.rateMbps) : 0);
   const mss = spec.kind === "tcp" ? tcpMss({ mtu: spec.mtu, timestamps: spec.timestamps }) : 0;
   const tcpP: TcpParams = { mss, windowBytes: spec.windowBytes, ackEvery: spec.ackEvery, rtoNs: spec.rtoUs * 1000, delAckNs: delAckFor(spec.rtoUs * 1000) };
   const tcpData = (sMac: number, dMac: number, sIp: number, dIp: number, sPort: number, dPort: number): Template =>
@@ -702,9 +704,9 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
     }
     case "pcap": {
       const frames = pcap ?? new PcapFrames(spec.pcapFile!, spec.pcapReader);
-      const nsPerByte = spec.rateMbps > 0 ? (8 * 1000) / spec.rateMbps : 0;
-      if (spec.direction === "rx") peer.pcap = { frames, next: 0, loops: 0, startNs: 0, vm: 0, nsPerByte };
-      else for (let i = 0; i < n; i++) apps[i]!.pcap = { frames, next: 0, startNs: 0, loops: 0, at: 0, nsPerByte };
+      const rateMbps = spec.rateMbps;
+      if (spec.direction === "rx") peer.pcap = { frames, next: 0, loops: 0, startNs: 0, vm: 0, rateMbps };
+      else for (let i = 0; i < n; i++) apps[i]!.pcap = { frames, next: 0, startNs: 0, loops: 0, at: 0, rateMbps };
       break;
     }
   }

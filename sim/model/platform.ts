@@ -295,11 +295,14 @@ export class Platform implements HostMmio, MsiSink {
 
   // ── the NIC's packet buffers ─────────────────────────────────────────────────────────────────────
 
-  /** How far the transmit path (descriptor/data fetch, the wire) is behind now, ns. */
+  /** When the transmit path (descriptor/data fetch, the wire) will have caught up, ns. */
+  private txBusyUntil(): number {
+    return this.lastTxReady > this.wireOut.busyUntil ? this.lastTxReady : this.wireOut.busyUntil;
+  }
+
+  /** How far the transmit path is behind now, ns. */
   private txBacklogNs(): number {
-    const now = this.engine.now;
-    const t = this.lastTxReady > this.wireOut.busyUntil ? this.lastTxReady : this.wireOut.busyUntil;
-    return t - now;
+    return this.txBusyUntil() - this.engine.now;
   }
 
   private heldIndex(fn: number, off: number): number {
@@ -329,8 +332,7 @@ export class Platform implements HostMmio, MsiSink {
    * rounding error above the threshold while the clock cannot advance by so little.
    */
   private releaseAtNs(): number {
-    const t = this.lastTxReady > this.wireOut.busyUntil ? this.lastTxReady : this.wireOut.busyUntil;
-    return t - this.txFifoNs / 2;
+    return this.txBusyUntil() - this.txFifoNs / 2;
   }
 
   private onRelease(): void {
