@@ -88,7 +88,7 @@ describe("monotonicity (exact)", () => {
         fc.constantFrom("udp" as const, "tcp" as const),
         fc.constantFrom(...TIME_KEYS),
         fc.double({ min: 1.5, max: 3, noNaN: true }),
-        fc.constantFrom(64, 256, 1518),
+        fc.constantFrom(64, 256, 1518, 9018),
         fc.integer({ min: 1, max: 4 }),
         (backend, kind, key, factor, frameBytes, vms) => {
           const base = fromEmpty(small({ backend, direction: "tx", kind, vms, frameBytes }));
@@ -108,7 +108,7 @@ describe("monotonicity (exact)", () => {
         fc.constantFrom(...TIME_KEYS),
         fc.constantFrom(1.5, 2, 3),
         fc.constantFrom("tx" as const, "rx" as const),
-        fc.constantFrom(64, 256, 1518),
+        fc.constantFrom(64, 256, 1518, 9018),
         (backend, key, factor, direction, frameBytes) => {
           const base = fromEmpty(small({ backend, direction, kind: "udp", vms: 2, frameBytes, rateMbps: 50 }));
           const a = frames(runOnce(base));
@@ -133,7 +133,7 @@ describe("monotonicity (exact)", () => {
         fc.constantFrom(...cases),
         fc.constantFrom(1, 2.5, 5, 10),
         fc.constantFrom(1, 2, 4) as fc.Arbitrary<1 | 2 | 4>,
-        fc.constantFrom(64, 1024),
+        fc.constantFrom(64, 1024, 9018),
         ([backend, kind], gbps, width, frameBytes) => {
           const base = fromEmpty(small({ backend, direction: "tx", kind, vms: 2, frameBytes, costs: { ethRateGbps: gbps }, host: { pcieWidth: width } }));
           const a = frames(runOnce(base));
@@ -154,7 +154,7 @@ describe("monotonicity up to the phase of batch boundaries (a raised cost never 
         fc.constantFrom("tx" as const, "rx" as const),
         fc.constantFrom(...TIME_KEYS),
         fc.constantFrom(1.5, 2, 3),
-        fc.constantFrom(64, 256, 1518),
+        fc.constantFrom(64, 256, 1518, 9018),
         fc.integer({ min: 1, max: 4 }),
         (backend, direction, key, factor, frameBytes, vms) => {
           const base = small({ backend, direction, kind: "udp", vms, frameBytes });
@@ -171,7 +171,7 @@ describe("monotonicity up to the phase of batch boundaries (a raised cost never 
         fc.constantFrom(...ALL_BACKENDS),
         fc.constantFrom("tx" as const, "rx" as const),
         fc.constantFrom("wire" as const, "pcie" as const),
-        fc.constantFrom(64, 256, 1518),
+        fc.constantFrom(64, 256, 1518, 9018),
         fc.integer({ min: 1, max: 4 }),
         (backend, direction, what, frameBytes, vms) => {
           const base = small({ backend, direction, kind: "udp", vms, frameBytes });
