@@ -64,6 +64,20 @@ describe("exits per packet match the mechanism of each backend", () => {
     expect(r.exitsPerPacket).toBeGreaterThanOrEqual(1);
   });
 
+  it("Xen PV: an EVTCHNOP_send hypercall per packet (not per ring slot) while netback sleeps between packets; none while it is busy", () => {
+    for (const frameBytes of [1518, 9018]) {
+      const slow = runOnce(small({ backend: "xen-pv", direction: "tx", vms: 1, rateMbps: 200, frameBytes, measureUs: 2000 }));
+      expect(pps(slow)).toBeGreaterThan(0);
+      expect(exits(slow, "hypercall")).toBeCloseTo(pps(slow), 6);
+      expect(total(slow)).toBe(exits(slow, "hypercall"));
+      // a jumbo frame takes three slots and three grant copies, and one notification
+      expect(slow.countersInWindow.grantCopies).toBe((frameBytes > 4100 ? 3 : 1) * slow.countersInWindow.netfrontToDom0Events!);
+    }
+    const busy = runOnce(small({ backend: "xen-pv", direction: "tx", vms: 1, frameBytes: 64 }));
+    expect(busy.mpps).toBeGreaterThan(0.3);
+    expect(exits(busy, "hypercall")).toBe(0);
+  });
+
   it("virtio: a kick (exit) per frame while vhost sleeps between frames; suppression while it is busy", () => {
     const slow = runOnce(small({ backend: "virtio", direction: "tx", rateMbps: 20 }));
     expect(exits(slow, "pio")).toBeGreaterThanOrEqual(0.99 * pps(slow));
