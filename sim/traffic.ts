@@ -265,10 +265,18 @@ export class VmApp implements GuestApp {
   received = 0;
   produced = 0;
 
+  private readonly dropRefused: number;
+
   constructor(
     readonly vm: number,
     private readonly env: TrafficEnv,
-  ) {}
+  ) {
+    this.dropRefused = env.ledger.reason("guest:tx-refused");
+  }
+
+  refused(): void {
+    this.env.ledger.drop(this.dropRefused);
+  }
 
   private stopped(): boolean {
     return this.env.engine.now >= this.env.stopAt;

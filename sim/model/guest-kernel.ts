@@ -53,6 +53,12 @@ export interface GuestApp {
   /** Write the next frame into `out` and return its length. */
   produce(out: Uint8Array): number;
   /**
+   * The driver refused the frame just produced although it had reported room (canXmit): a model
+   * inconsistency, counted as a drop (`guest:tx-refused`) so that it shows instead of a frame
+   * vanishing. The backends keep the contract; the conservation tests check that none is counted.
+   */
+  refused(len: number): void;
+  /**
    * A frame for the application; the stack starts on it at `atNs` (≥ now: the CPU time of the step
    * before it), and it reaches the application `lastCostNs` later.
    */
@@ -174,7 +180,7 @@ export class GuestKernel implements WorkerBody, RxConsumer {
     if (this.nic.xmit(this.out, len)) {
       this.sent++;
       this.flushPending = true;
-    }
+    } else this.app.refused(len);
     return this.app.lastCostNs;
   }
 

@@ -47,6 +47,9 @@ class ScriptedApp implements GuestApp {
     return out.length;
   }
   consume(): void {}
+  refused(): void {
+    throw new Error("the scripted NIC refused a frame it had room for");
+  }
 }
 
 function setup(halt: HaltMode) {
