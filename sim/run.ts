@@ -102,15 +102,18 @@ interface Snap {
   iotlbMisses: number;
 }
 
-/** The data frames' size as reported (with FCS): TCP segments of the MTU, requests for request/response, 0 for a pcap replay. */
-function frameBytesOf(t: RunParams["traffic"]): number {
+/**
+ * The data frames' size as reported (with FCS): TCP segments of the MTU, requests for
+ * request/response, a replayed capture's mean frame (rounded).
+ */
+function frameBytesOf(t: RunParams["traffic"], pcap: PcapFrames | undefined): number {
   switch (t.kind) {
     case "tcp":
       return t.mtu + 18;
     case "rr":
       return Math.max(64, t.reqBytes + 46);
     case "pcap":
-      return 0;
+      return pcap !== undefined ? Math.round(pcap.meanLen) + 4 : 0; // + FCS
     case "udp":
       return t.frameBytes;
   }
@@ -322,7 +325,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     backend,
     vms: p.vms,
     seed: p.seed,
-    traffic: { kind: p.traffic.kind, direction: p.traffic.direction, frameBytes: frameBytesOf(p.traffic) },
+    traffic: { kind: p.traffic.kind, direction: p.traffic.direction, frameBytes: frameBytesOf(p.traffic, pcap) },
     windowUs: dur / 1000,
     gbps: ((window.bytes + 4 * window.frames) * 8) / dur,
     mpps: (window.frames * 1e3) / dur,

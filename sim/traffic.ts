@@ -21,7 +21,7 @@ import { readCaptureFile } from "./pcap/reader.js";
 import { readWithNodePcapSync } from "./pcap/libpcap.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG } from "./pcap/frames.js";
 import { tcpMss } from "./wire.js";
-import { BornTable, P as PARSED, PEER_IP, PEER_MAC, Template, parse as parseFrame, readdress, vmIp, vmMac, vmOfIp } from "./traffic/packets.js";
+import { BornTable, P as PARSED, PEER_IP, PEER_MAC, Template, parse as parseFrame, readdress, setIpv4Id, vmIp, vmMac, vmOfIp } from "./traffic/packets.js";
 import { TICK_DIVISOR, TcpReceiver, TcpSender, delAckFor, maxSackBlocks, newSackBlocks, type TcpParams } from "./traffic/tcp.js";
 
 /*
@@ -194,6 +194,8 @@ export class PcapFrames {
   readonly spanNs: number;
   /** Longest frame in the file. */
   readonly maxLen: number;
+  /** Mean frame length in the file (no FCS). */
+  readonly meanLen: number;
 
   constructor(path: string, reader: PcapReaderName = "libpcap") {
     const pk = readSource(path, reader).filter((p) => p.capturedLength >= 34 && p.capturedLength <= 9728 && parse(p.data, p.capturedLength));
@@ -214,7 +216,8 @@ export class PcapFrames {
       o += p.capturedLength;
     });
     this.count = pk.length;
-    this.maxLen = Math.max(...pk.map((p) => p.capturedLength));
+    this.maxLen = pk.reduce((m, p) => Math.max(m, p.capturedLength), 0);
+    this.meanLen = total / pk.length;
     const last = this.relNs[pk.length - 1]!;
     this.spanNs = last + (pk.length > 1 ? last / (pk.length - 1) : 1000);
   }
@@ -258,8 +261,14 @@ export class VmApp implements GuestApp {
   tcpIn: TcpIn | undefined;
   rrServer: { resp: Template; pending: number; qFlow: Int32Array; qSeq: Float64Array; head: number } | undefined;
   rrClient: { req: Template; flow: number; outstanding: boolean } | undefined;
-  /** A replayed capture: the next frame, the loops done, when the next frame may go, the rate asked (0: the capture's timing). */
-  pcap: { frames: PcapFrames; next: number; startNs: number; loops: number; at: number; rateMbps: number } | undefined;
+  /**
+   * A replayed capture: the next frame, the loops done, when the next frame may go, the rate asked
+   * (0: the capture's timing), and the birth-table flow whose sequence numbers the frames carry in
+   * their IPv4 ID (for their latency).
+   */
+  pcap: { frames: PcapFrames; next: number; startNs: number; loops: number; at: number; rateMbps: number; flow: number } | undefined;
+  /** The birth-table flow of the replayed capture's frames the peer sends to this VM (-1: none). */
+  pcapRxFlow = -1;
   private ipId = 0;
   /** Frames this application received and produced. */
   received = 0;
@@ -355,6 +364,7 @@ export class VmApp implements GuestApp {
       out.set(f.data.subarray(f.off[p.next]!, f.off[p.next]! + len));
       readdress(out, len, "src", vmMac(this.vm), vmIp(this.vm));
       readdress(out, len, "dst", PEER_MAC, PEER_IP);
+      setIpv4Id(out, env.born.mark(p.flow, now));
       this.lastCostNs = env.stackTxNs + (P.ok ? P.payLen : len) * env.copyNsPerByte;
       p.next++;
       if (p.next === f.count) {
@@ -397,7 +407,7 @@ export class VmApp implements GuestApp {
       this.lastCostNs = env.stackRxNs + copy;
       // goodput: the stream's bytes that arrived for the first time (a retransmission of held data adds none)
       const fresh = this.tcpIn !== undefined ? this.tcpIn.r.onData(P.tcpSeq, P.payLen, (P.tcpFlags & F_PSH) !== 0, atNs + this.lastCostNs) : P.payLen;
-      env.window.deliver(atNs + this.lastCostNs, len, fresh, P.tagged ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
+      env.window.deliver(atNs + this.lastCostNs, len, fresh, this.bornOfData());
       return;
     }
     this.lastCostNs = env.stackRxNs + copy;
@@ -417,7 +427,13 @@ export class VmApp implements GuestApp {
       this.rrClient.outstanding = false;
       return;
     }
-    env.window.deliver(at, len, P.payLen, P.tagged && P.proto === PROTO_UDP ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
+    env.window.deliver(at, len, P.payLen, this.bornOfData());
+  }
+
+  /** When the data frame `P` describes was born (-1: not traced): from its tag, or from its IPv4 ID when it is a replayed capture's. */
+  private bornOfData(): number {
+    if (this.pcapRxFlow >= 0) return this.env.born.bornOf(this.pcapRxFlow, P.ipId);
+    return P.tagged ? this.env.born.bornOf(P.tagFlow, P.tagSeq) : -1;
   }
 }
 
@@ -428,8 +444,10 @@ export class WorldPeer implements WirePeer {
   tcpIn: TcpIn[] | undefined;
   rrClients: Array<{ req: Template; flow: number }> | undefined;
   rrServer: Template[] | undefined;
-  /** A replayed capture, its frames dealt to the VMs in turn (rateMbps: as for VmApp.pcap, per VM). */
-  pcap: { frames: PcapFrames; next: number; loops: number; startNs: number; vm: number; rateMbps: number } | undefined;
+  /** A replayed capture, its frames dealt to the VMs in turn (rateMbps: as for VmApp.pcap, per VM; flows: the birth-table flow of each VM's frames). */
+  pcap: { frames: PcapFrames; next: number; loops: number; startNs: number; vm: number; rateMbps: number; flows: number[] } | undefined;
+  /** The birth-table flows of the VMs' replayed captures (their frames' latency is taken here). */
+  pcapTxFlows: number[] | undefined;
   /** The pool slot the next frame is built in (frames go on the wire from the pool, without a copy). */
   private slot = -1;
   private readonly hRx: HandlerId;
@@ -498,6 +516,7 @@ export class WorldPeer implements WirePeer {
       const len = f.len[p.next]!;
       this.scratch.set(f.data.subarray(f.off[p.next]!, f.off[p.next]! + len));
       readdress(this.scratch, len, "dst", env.wireDstMac(p.vm), vmIp(p.vm));
+      setIpv4Id(this.scratch, env.born.mark(p.flows[p.vm]!, now));
       p.vm = (p.vm + 1) % env.vms;
       this.send(len);
       p.next++;
@@ -584,7 +603,7 @@ export class WorldPeer implements WirePeer {
       } else {
         const r = this.tcpIn?.[vm];
         const fresh = r !== undefined ? r.r.onData(P.tcpSeq, P.payLen, (P.tcpFlags & F_PSH) !== 0, now) : P.payLen;
-        env.window.deliver(now, len, fresh, P.tagged ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
+        env.window.deliver(now, len, fresh, this.bornOfData(vm));
         if (r !== undefined) {
           if (r.r.ackPending) {
             this.send(ackFrame(r, this.ipId++).copyTo(this.scratch));
@@ -601,9 +620,16 @@ export class WorldPeer implements WirePeer {
       resp.setIpId(this.ipId++);
       this.send(resp.copyTo(this.scratch));
     } else {
-      env.window.deliver(now, len, P.payLen, P.tagged && P.proto === PROTO_UDP ? env.born.bornOf(P.tagFlow, P.tagSeq) : -1);
+      env.window.deliver(now, len, P.payLen, this.bornOfData(vm));
     }
     pool.release(slot);
+  }
+
+  /** When the data frame `P` from VM `vm` was born (-1: not traced): from its tag, or from its IPv4 ID when it is a replayed capture's. */
+  private bornOfData(vm: number): number {
+    const f = this.pcapTxFlows;
+    if (f !== undefined) return vm >= 0 && vm < f.length ? this.env.born.bornOf(f[vm]!, P.ipId) : -1;
+    return P.tagged ? this.env.born.bornOf(P.tagFlow, P.tagSeq) : -1;
   }
 }
 
@@ -713,8 +739,15 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
     case "pcap": {
       const frames = pcap ?? new PcapFrames(spec.pcapFile!, spec.pcapReader);
       const rateMbps = spec.rateMbps;
-      if (spec.direction === "rx") peer.pcap = { frames, next: 0, loops: 0, startNs: 0, vm: 0, rateMbps };
-      else for (let i = 0; i < n; i++) apps[i]!.pcap = { frames, next: 0, startNs: 0, loops: 0, at: 0, rateMbps };
+      // every frame's birth goes to its VM's flow, its sequence number into its IPv4 ID
+      const flows = Array.from({ length: n }, () => born.flow());
+      if (spec.direction === "rx") {
+        peer.pcap = { frames, next: 0, loops: 0, startNs: 0, vm: 0, rateMbps, flows };
+        for (let i = 0; i < n; i++) apps[i]!.pcapRxFlow = flows[i]!;
+      } else {
+        for (let i = 0; i < n; i++) apps[i]!.pcap = { frames, next: 0, startNs: 0, loops: 0, at: 0, rateMbps, flow: flows[i]! };
+        peer.pcapTxFlows = flows;
+      }
       break;
     }
   }

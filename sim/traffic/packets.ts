@@ -177,6 +177,8 @@ export const P = {
   tagged: false,
   tagFlow: 0,
   tagSeq: 0,
+  /** The IPv4 header's identification field (a replayed capture's frames carry their birth sequence there). */
+  ipId: 0,
   /** SACK blocks of a TCP segment (32-bit edges). */
   sack: newSackBlocks(),
 };
@@ -230,6 +232,7 @@ export function parse(b: Uint8Array, len: number): boolean {
   const l4 = ip + ihl;
   if (ip + total > len || total < ihl) return false;
   P.proto = proto;
+  P.ipId = get16(b, ip + 4);
   P.srcIp = ((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0;
   P.dstIp = ((b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!) >>> 0;
   if (proto === IPPROTO_UDP) {
@@ -271,10 +274,20 @@ export class BornTable {
 
   /** Stamp `tpl` with the next tag of `flow`, born at `now`; returns the tag's sequence number. */
   stamp(tpl: Template, flow: number, now: number): number {
+    const seq = this.mark(flow, now);
+    tpl.setTag(flow, seq);
+    return seq;
+  }
+
+  /**
+   * Record the next frame of `flow` as born at `now` and return its sequence number, for a frame
+   * that carries the number elsewhere than in a tag (a replayed capture: in its IPv4 ID, whose 16
+   * bits index the table alike since DEPTH divides 2^16).
+   */
+  mark(flow: number, now: number): number {
     const seq = this.next[flow]!;
     this.next[flow] = (seq + 1) >>> 0;
     this.t[flow]![seq & (BornTable.DEPTH - 1)] = now;
-    tpl.setTag(flow, seq);
     return seq;
   }
 
@@ -294,6 +307,19 @@ const putMac = (b: Uint8Array, o: number, m: number): void => {
   b[o + 4] = (m >>> 8) & 0xff;
   b[o + 5] = m & 0xff;
 };
+
+/**
+ * Set the IPv4 identification of a frame `parse` accepted (P describes it), fixing the header
+ * checksum incrementally (the ID is not in the UDP/TCP pseudo-header).
+ */
+export function setIpv4Id(b: Uint8Array, id: number): void {
+  const ipOff = get16(b, 12) === ETH_P_8021Q ? 18 : 14;
+  const old = get16(b, ipOff + 4);
+  const nw = id & 0xffff;
+  if (old === nw) return;
+  put16(b, ipOff + 4, nw);
+  put16(b, ipOff + 10, csumReplace16(get16(b, ipOff + 10), old, nw));
+}
 
 /**
  * Readdress an IPv4 frame in place: source or destination MAC and IP, with the IPv4 header checksum
