@@ -89,7 +89,13 @@ function num(r: Reader, v: Val, min: number, max: number): number | undefined {
 }
 
 function intList(r: Reader, v: Val, min: number, max: number): number[] | undefined {
-  const out = r.list(v, `a list of integers from ${min} to ${max}`, (it) => r.int(it, min, max));
+  const seen = new Set<number>();
+  const out = r.list(v, `a list of integers from ${min} to ${max}`, (it) => {
+    const n = r.int(it, min, max);
+    if (n !== undefined && seen.has(n)) r.report(it.at, it.path, `${n} is listed twice (every point of the sweep runs once)`);
+    if (n !== undefined) seen.add(n);
+    return n;
+  });
   if (out.length === 0 && Reader.itemCount(v) !== undefined) {
     r.expected(v, "a non-empty list");
     return undefined;
@@ -255,19 +261,22 @@ export function parseScenario(text: string, file: string): Scenario {
       const backend = sf.reqWith("backend", `one of ${BACKENDS.join(", ")}`, (v) => r.oneOf(v, BACKENDS), "sriov" as BackendName);
       const nm = sf.optWith("name", (v) => r.str(v, "a string"), `${backend}#${i}`);
       const c = readCommon(r, sf as unknown as Fields<string>, common, file);
+      if (series.some((s) => s.name === nm)) r.report(item.at, item.path, `two series are named ${JSON.stringify(nm)}`);
       series.push({ name: nm, backend, base: toParams(backend, c) });
       return undefined;
     });
   } else {
-    const bs = f.optWith("backends", (v) => r.list(v, `a list of backends (${BACKENDS.join(", ")})`, (it) => r.oneOf(it, BACKENDS)), ["sriov", "xen-pv"] as BackendName[]);
-    for (const b of bs) series.push({ name: b, backend: b, base: toParams(b, common) });
+    const bv = f.opt("backends");
+    if (bv === undefined) for (const b of ["sriov", "xen-pv"] as const) series.push({ name: b, backend: b, base: toParams(b, common) });
+    else
+      r.list(bv, `a list of backends (${BACKENDS.join(", ")})`, (it) => {
+        const b = r.oneOf(it, BACKENDS);
+        if (b !== undefined && series.some((s) => s.backend === b)) r.report(it.at, it.path, `${b} is listed twice (every point of the sweep runs once)`);
+        if (b !== undefined) series.push({ name: b, backend: b, base: toParams(b, common) });
+        return b;
+      });
   }
-  const names = new Set<string>();
-  for (const s of series) {
-    if (names.has(s.name)) r.report(root.at, "series", `two series are named ${JSON.stringify(s.name)}`);
-    names.add(s.name);
-  }
-  if (series.length === 0) r.report(root.at, "", "expected at least one series or backend");
+  if (series.length === 0 && r.issues.length === 0) r.report(root.at, "", "expected at least one series or backend");
   if (r.issues.length > 0) throw new ConfigError(r.issues);
   return { file, name, description, series, vms, frameBytes: frames, framesGiven, common: toParams(series[0]!.backend, common), x };
 }

@@ -125,6 +125,18 @@ describe("pciov compare", () => {
     const r3 = pciovCompare(["/nonexistent/s.yaml"]);
     expect(r3.code).toBe(2);
     expect(r3.err).toContain("cannot read scenario /nonexistent/s.yaml");
+    // a point listed twice would run twice and print two identical rows: refused, as is a list of seeds
+    for (const [flag, list, what] of [
+      ["--vms", "1,4,1", "--vms: 1 is listed twice"],
+      ["--frame", "1518,1518", "--frame: 1518 is listed twice"],
+      ["--backends", "virtio,sriov,virtio", "--backends: virtio is listed twice"],
+      ["--seed", "1,2", '--seed: expected one integer from 0 to 9007199254740991, found "1,2"'],
+    ] as const) {
+      const r = pciovCompare([flag, list]);
+      expect(r.code, flag).toBe(2);
+      expect(r.out).toBe("");
+      expect(r.err).toContain(what);
+    }
   });
 
   it("a pcap traffic source that is missing or not a capture: the file named on stderr, exit 2, with either reader", () => {

@@ -44,16 +44,27 @@ export function parseIntList(flag: string, text: string, min: number, max: numbe
     if (!/^\d+$/.test(p)) throw inputError(`${flag}: expected a comma-separated list of integers, found ${JSON.stringify(p)}`);
     const n = Number(p);
     if (n < min || n > max) throw inputError(`${flag}: ${n} outside ${min}..${max}`);
+    if (out.includes(n)) throw inputError(`${flag}: ${n} is listed twice (every point of the sweep runs once)`);
     out.push(n);
   }
   if (out.length === 0) throw inputError(`${flag}: empty list`);
   return out;
 }
 
+/** One integer seed, 0..2^53 − 1. */
+export function parseSeed(text: string): number {
+  const t = text.trim();
+  if (!/^\d+$/.test(t)) throw inputError(`--seed: expected one integer from 0 to ${Number.MAX_SAFE_INTEGER}, found ${JSON.stringify(text)}`);
+  const n = Number(t);
+  if (n > Number.MAX_SAFE_INTEGER) throw inputError(`--seed: ${t} outside 0..${Number.MAX_SAFE_INTEGER}`);
+  return n;
+}
+
 export function parseBackends(text: string): BackendName[] {
   const out: BackendName[] = [];
   for (const p of text.split(",").map((s) => s.trim())) {
     if (!(BACKENDS as readonly string[]).includes(p)) throw inputError(`--backends: unknown backend ${JSON.stringify(p)} (expected ${BACKENDS.join(", ")})`);
+    if (out.includes(p as BackendName)) throw inputError(`--backends: ${p} is listed twice (every point of the sweep runs once)`);
     out.push(p as BackendName);
   }
   return out;
@@ -82,7 +93,7 @@ function run(scenarioPath: string | undefined, o: CompareCliOptions): void {
     const backends = o.backends === undefined ? undefined : parseBackends(o.backends);
     const vms = o.vms === undefined ? undefined : parseIntList("--vms", o.vms, 1, 256);
     const frames = o.frame === undefined ? undefined : parseIntList("--frame", o.frame, 64, 9018);
-    const seed = o.seed === undefined ? undefined : parseIntList("--seed", o.seed, 0, Number.MAX_SAFE_INTEGER)[0];
+    const seed = o.seed === undefined ? undefined : parseSeed(o.seed);
     const showBar = process.stderr.isTTY === true && o.json !== true;
     const bar = showBar ? new cliProgress.SingleBar({ stream: process.stderr, format: "{bar} {value}/{total} runs | {series} {vms} VMs", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
     const captures: CaptureSet[] = [];

@@ -63,6 +63,18 @@ describe("scenario files", () => {
     expect(got[2]).toMatch(/^s\.yaml:6:14: traffic\.direction: expected one of tx, rx, g2g/);
   });
 
+  it("refuses a point or series listed twice, at the second one", () => {
+    const got = issues(["backends: [sriov, virtio, sriov]", "vms: [1, 4, 1]", "frameBytes: [64, 64]"].join("\n"));
+    expect(got).toEqual([
+      "s.yaml:1:27: backends[2]: sriov is listed twice (every point of the sweep runs once)",
+      "s.yaml:2:13: vms[2]: 1 is listed twice (every point of the sweep runs once)",
+      "s.yaml:3:18: frameBytes[1]: 64 is listed twice (every point of the sweep runs once)",
+    ]);
+    expect(issues(["series:", "  - { backend: sriov, name: a }", "  - { backend: virtio, name: a }"].join("\n"))).toEqual(['s.yaml:3:5: series[1]: two series are named "a"']);
+    // a backends value that is no list is one mistake, not also "no series"
+    expect(issues("backends: sriov")).toEqual(['s.yaml:1:11: backends: expected a list of backends (sriov, xen-pv, virtio, e1000), found "sriov"']);
+  });
+
   it("checks cost overrides: known keys, valid values", () => {
     const got = issues(["costs:", "  vmExitKernal: 3000", "  coreClockGHz: 0", "  iommuWalkLevels: 2.5"].join("\n"));
     expect(got[0]).toMatch(/^s\.yaml:2:3: costs: unknown key "vmExitKernal" \(did you mean "vmExitKernel"\?\)/);
