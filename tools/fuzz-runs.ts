@@ -12,6 +12,8 @@
  *    and no guest driver refused a frame after reporting room for it (guest:tx-refused);
  *  - determinism: the same parameters run again give the same result, to the byte;
  *  - a passthrough VF with posted interrupts, a static mapping and spinning vCPUs takes no VM exit;
+ *  - UDP and pcap replays: every data frame delivered in the window has its latency (UDP frames carry
+ *    a tag, a replayed capture's frames their sequence number in the IPv4 ID);
  *  - no error but refused parameters (EINVAL/ERANGE: e.g. a fractional bit count); a livelock is
  *    an ELOOP error, so it is found rather than hung.
  * The first failure is shrunk by fast-check and printed with its parameters (exit 1); `--json` prints
@@ -183,6 +185,9 @@ try {
       if (JSON.stringify(runOnce(p)) !== JSON.stringify(r)) throw new Error("the same parameters gave a different result");
       if (d.backend === "sriov" && d.interrupts === "posted" && d.mapping === "static" && !d.vcpuHalt && Object.keys(r.exitsPerSec).length > 0)
         throw new Error(`a posted-interrupt VF took exits: ${JSON.stringify(r.exitsPerSec)}`);
+      const frames = Math.round(r.mpps * r.windowUs);
+      if ((d.kind === "udp" || d.kind === "pcap") && r.latencyUs.samples !== frames)
+        throw new Error(`${r.latencyUs.samples} of the ${frames} data frames delivered in the window were timed`);
     }),
     { numRuns: a.runs, seed: a.seed },
   );
