@@ -364,7 +364,7 @@ export class VmApp implements GuestApp {
       out.set(f.data.subarray(f.off[p.next]!, f.off[p.next]! + len));
       readdress(out, len, "src", vmMac(this.vm), vmIp(this.vm));
       readdress(out, len, "dst", PEER_MAC, PEER_IP);
-      setIpv4Id(out, env.born.mark(p.flow, now));
+      if (!P.fragment) setIpv4Id(out, env.born.mark(p.flow, now)); // a fragment keeps the ID that joins it to the others, untimed
       this.lastCostNs = env.stackTxNs + (P.ok ? P.payLen : len) * env.copyNsPerByte;
       p.next++;
       if (p.next === f.count) {
@@ -432,7 +432,7 @@ export class VmApp implements GuestApp {
 
   /** When the data frame `P` describes was born (-1: not traced): from its tag, or from its IPv4 ID when it is a replayed capture's. */
   private bornOfData(): number {
-    if (this.pcapRxFlow >= 0) return this.env.born.bornOf(this.pcapRxFlow, P.ipId);
+    if (this.pcapRxFlow >= 0) return P.fragment ? -1 : this.env.born.bornOf(this.pcapRxFlow, P.ipId);
     return P.tagged ? this.env.born.bornOf(P.tagFlow, P.tagSeq) : -1;
   }
 }
@@ -516,7 +516,7 @@ export class WorldPeer implements WirePeer {
       const len = f.len[p.next]!;
       this.scratch.set(f.data.subarray(f.off[p.next]!, f.off[p.next]! + len));
       readdress(this.scratch, len, "dst", env.wireDstMac(p.vm), vmIp(p.vm));
-      setIpv4Id(this.scratch, env.born.mark(p.flows[p.vm]!, now));
+      if (!P.fragment) setIpv4Id(this.scratch, env.born.mark(p.flows[p.vm]!, now)); // a fragment keeps its ID, untimed
       p.vm = (p.vm + 1) % env.vms;
       this.send(len);
       p.next++;
@@ -628,7 +628,7 @@ export class WorldPeer implements WirePeer {
   /** When the data frame `P` from VM `vm` was born (-1: not traced): from its tag, or from its IPv4 ID when it is a replayed capture's. */
   private bornOfData(vm: number): number {
     const f = this.pcapTxFlows;
-    if (f !== undefined) return vm >= 0 && vm < f.length ? this.env.born.bornOf(f[vm]!, P.ipId) : -1;
+    if (f !== undefined) return vm >= 0 && vm < f.length && !P.fragment ? this.env.born.bornOf(f[vm]!, P.ipId) : -1;
     return P.tagged ? this.env.born.bornOf(P.tagFlow, P.tagSeq) : -1;
   }
 }

@@ -179,6 +179,8 @@ export const P = {
   tagSeq: 0,
   /** The IPv4 header's identification field (a replayed capture's frames carry their birth sequence there). */
   ipId: 0,
+  /** An IPv4 fragment (more fragments, or an offset): its ID ties it to the other fragments. */
+  fragment: false,
   /** SACK blocks of a TCP segment (32-bit edges). */
   sack: newSackBlocks(),
 };
@@ -233,6 +235,7 @@ export function parse(b: Uint8Array, len: number): boolean {
   if (ip + total > len || total < ihl) return false;
   P.proto = proto;
   P.ipId = get16(b, ip + 4);
+  P.fragment = (get16(b, ip + 6) & 0x3fff) !== 0;
   P.srcIp = ((b[ip + 12]! << 24) | (b[ip + 13]! << 16) | (b[ip + 14]! << 8) | b[ip + 15]!) >>> 0;
   P.dstIp = ((b[ip + 16]! << 24) | (b[ip + 17]! << 16) | (b[ip + 18]! << 8) | b[ip + 19]!) >>> 0;
   if (proto === IPPROTO_UDP) {
