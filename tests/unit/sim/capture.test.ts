@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CaptureSet } from "../../../sim/model/capture.js";
 import { FileSink } from "../../../sim/pcap/sink.js";
-import { runOnce } from "../../../sim/run.js";
-import type { BackendName } from "../../../sim/params.js";
+import { runOnce, type RunResult } from "../../../sim/run.js";
+import type { BackendName, RunParams } from "../../../sim/params.js";
 import { small } from "./helpers.js";
 import { Template, vmMac } from "../../../sim/traffic/packets.js";
 import { PcapWriter } from "../../../sim/pcap/writer.js";
@@ -24,6 +24,15 @@ function tshark(file: string): { frames: number; bytes: number; udp: number } {
     if (sport !== undefined && sport !== "") udp++;
   }
   return { frames: lines.length, bytes, udp };
+}
+
+/** Run `p` with the wire captured to `file`: the run's result and the frames captured. */
+function runCapturingWire(file: string, p: RunParams): { result: RunResult; packets: number } {
+  const cap = new CaptureSet();
+  cap.add("wire", new FileSink(file));
+  const result = runOnce(p, { capture: cap });
+  cap.close();
+  return { result, packets: cap.counts().wire!.packets };
 }
 
 const PORTS: Record<BackendName, string[]> = {
@@ -88,16 +97,13 @@ describe("packet capture", () => {
   it("a capture replays as a traffic source (pcap kind), into the guests and out of them", () => {
     const dir = mkdtempSync(join(tmpdir(), "pciov-cap-"));
     try {
-      const cap = new CaptureSet();
       const file = join(dir, "src.pcap");
-      cap.add("wire", new FileSink(file));
-      runOnce(small({ backend: "sriov", direction: "tx", vms: 2, frameBytes: 200, measureUs: 100 }), { capture: cap });
-      cap.close();
-      expect(tshark(file).frames).toBe(cap.counts().wire!.packets);
+      const { packets } = runCapturingWire(file, small({ backend: "sriov", direction: "tx", vms: 2, frameBytes: 200, measureUs: 100 }));
+      expect(tshark(file).frames).toBe(packets);
       // the same frames through libpcap (the npm package pcap: µs timestamps) and through pciov's reader (ns)
       const viaLibpcap = new PcapFrames(file, "libpcap");
       const viaPciov = new PcapFrames(file, "pciov");
-      expect(viaLibpcap.count).toBe(cap.counts().wire!.packets);
+      expect(viaLibpcap.count).toBe(packets);
       expect(viaLibpcap.count).toBe(viaPciov.count);
       expect(viaLibpcap.data).toEqual(viaPciov.data);
       expect(viaLibpcap.len).toEqual(viaPciov.len);
@@ -113,10 +119,7 @@ describe("packet capture", () => {
       // with rateMbps the capture replays at that rate per VM, frames back to back (preamble and gap
       // counted, as tcpreplay --mbps), not at its own timing; jumbo frames through every backend
       const jumbo = join(dir, "jumbo.pcap");
-      const cj = new CaptureSet();
-      cj.add("wire", new FileSink(jumbo));
-      runOnce(small({ backend: "sriov", direction: "tx", vms: 1, frameBytes: 9018, measureUs: 100 }), { capture: cj });
-      cj.close();
+      runCapturingWire(jumbo, small({ backend: "sriov", direction: "tx", vms: 1, frameBytes: 9018, measureUs: 100 }));
       for (const backend of Object.keys(PORTS) as BackendName[])
         for (const direction of ["rx", "tx"] as const) {
           const at = (rateMbps: number) =>
@@ -138,10 +141,7 @@ describe("packet capture", () => {
     const dir = mkdtempSync(join(tmpdir(), "pciov-cap-"));
     try {
       const src = join(dir, "src.pcap");
-      const cs = new CaptureSet();
-      cs.add("wire", new FileSink(src));
-      runOnce(small({ backend: "sriov", direction: "tx", vms: 2, frameBytes: 200, measureUs: 100 }), { capture: cs });
-      cs.close();
+      runCapturingWire(src, small({ backend: "sriov", direction: "tx", vms: 2, frameBytes: 200, measureUs: 100 }));
       for (const backend of Object.keys(PORTS) as BackendName[])
         for (const direction of ["rx", "tx"] as const) {
           const what = `${backend} ${direction}`;
@@ -168,15 +168,12 @@ describe("packet capture", () => {
       // on the wire the replayed frames carry each VM's sequence in their IPv4 ID, the IPv4 and UDP
       // checksums still right (tshark verifies both)
       const out = join(dir, "out.pcap");
-      const co = new CaptureSet();
-      co.add("wire", new FileSink(out));
-      runOnce(small({ backend: "sriov", direction: "tx", kind: "pcap", vms: 2, measureUs: 300, rateMbps: 300, traffic: { pcapFile: src, pcapReader: "pciov" } }), { capture: co });
-      co.close();
+      const replayed = runCapturingWire(out, small({ backend: "sriov", direction: "tx", kind: "pcap", vms: 2, measureUs: 300, rateMbps: 300, traffic: { pcapFile: src, pcapReader: "pciov" } }));
       const rows = execFileSync("tshark", ["-r", out, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-T", "fields", "-e", "ip.src", "-e", "ip.id", "-e", "ip.checksum.status", "-e", "udp.checksum.status"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
         .split("\n")
         .filter((l) => l !== "")
         .map((l) => l.split("\t"));
-      expect(rows.length).toBe(co.counts().wire!.packets);
+      expect(rows.length).toBe(replayed.packets);
       const ids = new Map<string, number[]>();
       for (const [ip, id, ipOk, udpOk] of rows) {
         expect([ipOk, udpOk]).toEqual(["1", "1"]); // 1: good
@@ -195,10 +192,7 @@ describe("packet capture", () => {
         w.writePacket(i * 10_000, t.buf, 0, t.len);
       }
       w.close();
-      const fo = new CaptureSet();
-      fo.add("wire", new FileSink(join(dir, "frag-out.pcap")));
-      const fr = runOnce(small({ backend: "sriov", direction: "tx", kind: "pcap", vms: 1, measureUs: 300, rateMbps: 300, traffic: { pcapFile: frag, pcapReader: "pciov" } }), { capture: fo });
-      fo.close();
+      const fr = runCapturingWire(join(dir, "frag-out.pcap"), small({ backend: "sriov", direction: "tx", kind: "pcap", vms: 1, measureUs: 300, rateMbps: 300, traffic: { pcapFile: frag, pcapReader: "pciov" } })).result;
       const out2 = new PcapFrames(join(dir, "frag-out.pcap"), "pciov");
       let whole = 0;
       for (let i = 0; i < out2.count; i++) {
