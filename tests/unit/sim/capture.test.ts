@@ -26,6 +26,16 @@ function tshark(file: string): { frames: number; bytes: number; udp: number } {
   return { frames: lines.length, bytes, udp };
 }
 
+/** Run `fn` with a fresh temporary directory, removed afterwards whatever happens. */
+function inTempDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), "pciov-cap-"));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Run `p` with the wire captured to `file`: the run's result and the frames captured. */
 function runCapturingWire(file: string, p: RunParams): { result: RunResult; packets: number } {
   const cap = new CaptureSet();
@@ -45,8 +55,7 @@ const PORTS: Record<BackendName, string[]> = {
 describe("packet capture", () => {
   for (const backend of Object.keys(PORTS) as BackendName[])
     it(`${backend}: every captured port reads back in tshark with the frame count and bytes written`, () => {
-      const dir = mkdtempSync(join(tmpdir(), "pciov-cap-"));
-      try {
+      inTempDir((dir) => {
         const cap = new CaptureSet();
         for (const p of PORTS[backend]) cap.add(p, new FileSink(join(dir, `${p}.pcap`)));
         const r = runOnce(small({ backend, direction: "tx", vms: 2, frameBytes: 300, measureUs: 200 }), { capture: cap });
@@ -64,15 +73,12 @@ describe("packet capture", () => {
         expect(counts.wire!.packets).toBe(r.conservation.delivered);
         expect(counts.wire!.bytes).toBe(296 * r.conservation.delivered);
         expect(counts[PORTS[backend][1]!]!.packets + counts[PORTS[backend][2]!]!.packets).toBe(r.conservation.offered);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
 
   for (const backend of ["xen-pv", "virtio", "e1000"] as const)
     it(`${backend}: frames from the wire carry the guest's MAC and the host bridge forwards them unchanged to that guest's port`, () => {
-      const dir = mkdtempSync(join(tmpdir(), "pciov-cap-"));
-      try {
+      inTempDir((dir) => {
         const cap = new CaptureSet();
         const ports = PORTS[backend];
         for (const p of ports) cap.add(p, new FileSink(join(dir, `${p}.pcap`)));
@@ -89,14 +95,11 @@ describe("packet capture", () => {
         for (const vm of [0, 1]) expect(new Set(dsts(ports[vm + 1]!))).toEqual(new Set([guestMacs[vm]]));
         expect(r.conservation.dropped).toEqual({});
         expect(r.counters.hostForwarded).toBe(onWire.length);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
 
   it("a capture replays as a traffic source (pcap kind), into the guests and out of them", () => {
-    const dir = mkdtempSync(join(tmpdir(), "pciov-cap-"));
-    try {
+    inTempDir((dir) => {
       const file = join(dir, "src.pcap");
       const { packets } = runCapturingWire(file, small({ backend: "sriov", direction: "tx", vms: 2, frameBytes: 200, measureUs: 100 }));
       expect(tshark(file).frames).toBe(packets);
@@ -132,14 +135,11 @@ describe("packet capture", () => {
           expect(Math.abs(fast.gbps / l2(3000) - 1), `${backend} ${direction} ${fast.gbps}`).toBeLessThan(0.02);
           expect(slow.conservation.inFlight).toBe(0);
         }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it("a replayed capture's frames are timed end to end (their sequence in the IPv4 ID) and the run reports the capture's mean frame", () => {
-    const dir = mkdtempSync(join(tmpdir(), "pciov-cap-"));
-    try {
+    inTempDir((dir) => {
       const src = join(dir, "src.pcap");
       runCapturingWire(src, small({ backend: "sriov", direction: "tx", vms: 2, frameBytes: 200, measureUs: 100 }));
       for (const backend of Object.keys(PORTS) as BackendName[])
@@ -206,8 +206,6 @@ describe("packet capture", () => {
       const timed = fr.latencyUs.samples / Math.round(fr.mpps * fr.windowUs);
       expect(timed).toBeGreaterThan(0.7);
       expect(timed).toBeLessThan(0.8);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });
