@@ -223,6 +223,16 @@ export class PcapFrames {
   }
 }
 
+/**
+ * When the data frame `P` describes was born (-1: not traced): a replayed capture's frame (pcapFlow
+ * given: its VM's birth-table flow, -1 for none) by the sequence number in its IPv4 ID, unless it is
+ * a fragment; any other frame by its tag.
+ */
+function bornOfData(born: BornTable, pcapFlow: number | undefined): number {
+  if (pcapFlow !== undefined) return pcapFlow >= 0 && !P.fragment ? born.bornOf(pcapFlow, P.ipId) : -1;
+  return P.tagged ? born.bornOf(P.tagFlow, P.tagSeq) : -1;
+}
+
 /** Rate-limited or as-fast-as-possible frame source state. */
 class Pacer {
   nextAt = 0;
@@ -267,8 +277,8 @@ export class VmApp implements GuestApp {
    * their IPv4 ID (for their latency).
    */
   pcap: { frames: PcapFrames; next: number; startNs: number; loops: number; at: number; rateMbps: number; flow: number } | undefined;
-  /** The birth-table flow of the replayed capture's frames the peer sends to this VM (-1: none). */
-  pcapRxFlow = -1;
+  /** The birth-table flow of the replayed capture's frames the peer sends to this VM (undefined: no replay). */
+  pcapRxFlow: number | undefined;
   private ipId = 0;
   /** Frames this application received and produced. */
   received = 0;
@@ -407,7 +417,7 @@ export class VmApp implements GuestApp {
       this.lastCostNs = env.stackRxNs + copy;
       // goodput: the stream's bytes that arrived for the first time (a retransmission of held data adds none)
       const fresh = this.tcpIn !== undefined ? this.tcpIn.r.onData(P.tcpSeq, P.payLen, (P.tcpFlags & F_PSH) !== 0, atNs + this.lastCostNs) : P.payLen;
-      env.window.deliver(atNs + this.lastCostNs, len, fresh, this.bornOfData());
+      env.window.deliver(atNs + this.lastCostNs, len, fresh, bornOfData(env.born, this.pcapRxFlow));
       return;
     }
     this.lastCostNs = env.stackRxNs + copy;
@@ -427,13 +437,7 @@ export class VmApp implements GuestApp {
       this.rrClient.outstanding = false;
       return;
     }
-    env.window.deliver(at, len, P.payLen, this.bornOfData());
-  }
-
-  /** When the data frame `P` describes was born (-1: not traced): from its tag, or from its IPv4 ID when it is a replayed capture's. */
-  private bornOfData(): number {
-    if (this.pcapRxFlow >= 0) return P.fragment ? -1 : this.env.born.bornOf(this.pcapRxFlow, P.ipId);
-    return P.tagged ? this.env.born.bornOf(P.tagFlow, P.tagSeq) : -1;
+    env.window.deliver(at, len, P.payLen, bornOfData(env.born, this.pcapRxFlow));
   }
 }
 
@@ -603,7 +607,7 @@ export class WorldPeer implements WirePeer {
       } else {
         const r = this.tcpIn?.[vm];
         const fresh = r !== undefined ? r.r.onData(P.tcpSeq, P.payLen, (P.tcpFlags & F_PSH) !== 0, now) : P.payLen;
-        env.window.deliver(now, len, fresh, this.bornOfData(vm));
+        env.window.deliver(now, len, fresh, bornOfData(env.born, this.pcapFlowOf(vm)));
         if (r !== undefined) {
           if (r.r.ackPending) {
             this.send(ackFrame(r, this.ipId++).copyTo(this.scratch));
@@ -620,16 +624,15 @@ export class WorldPeer implements WirePeer {
       resp.setIpId(this.ipId++);
       this.send(resp.copyTo(this.scratch));
     } else {
-      env.window.deliver(now, len, P.payLen, this.bornOfData(vm));
+      env.window.deliver(now, len, P.payLen, bornOfData(env.born, this.pcapFlowOf(vm)));
     }
     pool.release(slot);
   }
 
-  /** When the data frame `P` from VM `vm` was born (-1: not traced): from its tag, or from its IPv4 ID when it is a replayed capture's. */
-  private bornOfData(vm: number): number {
+  /** The birth-table flow of VM `vm`'s replayed capture (undefined: no replay; -1: not a VM's). */
+  private pcapFlowOf(vm: number): number | undefined {
     const f = this.pcapTxFlows;
-    if (f !== undefined) return vm >= 0 && vm < f.length && !P.fragment ? this.env.born.bornOf(f[vm]!, P.ipId) : -1;
-    return P.tagged ? this.env.born.bornOf(P.tagFlow, P.tagSeq) : -1;
+    return f === undefined ? undefined : (f[vm] ?? -1);
   }
 }
 
