@@ -50,7 +50,21 @@ export interface XenParams {
   readonly grants: "copy" | "persistent";
   /** netfront/netback queue pairs per VIF (multi-queue), each with its own rings, event channels and netback thread. */
   readonly queues: number;
+  /**
+   * Who runs netback's work, by the era of Dom0's kernel:
+   * - per-queue: a kernel thread per VIF queue (xenvif, Linux 3.12 on), spread over Dom0's cores;
+   * - per-cpu: one kernel thread per Dom0 vCPU, bound to it, each serving the VIFs assigned to it
+   *   (the group with the fewest; Linux 3.0–3.11, and the 2010 pvops netback of "Netback multiple
+   *   threads support");
+   * - tasklet: one TX and one RX tasklet (softirq context) serving every VIF (the 2.6.18 Dom0 netback
+   *   and pvops before that patch: each runs on one CPU at a time).
+   * Multi-queue VIFs (queues > 1) need per-queue.
+   */
+  readonly netback: NetbackModel;
 }
+
+export type NetbackModel = "per-queue" | "per-cpu" | "tasklet";
+export const NETBACK_MODELS: readonly NetbackModel[] = ["per-queue", "per-cpu", "tasklet"];
 
 export interface VirtioParams {
   /** VIRTIO_RING_F_EVENT_IDX negotiated (notification suppression by event index). */
@@ -95,7 +109,7 @@ export const DEFAULT_HOST: HostParams = {
 };
 
 export const DEFAULT_SRIOV: SriovParams = { interrupts: "remapped", iommuPage: "4k", mapping: "static", deferredBatch: 250, bufferStride: 2048 };
-export const DEFAULT_XEN: XenParams = { grants: "copy", queues: 1 };
+export const DEFAULT_XEN: XenParams = { grants: "copy", queues: 1, netback: "per-queue" };
 export const DEFAULT_VIRTIO: VirtioParams = { eventIdx: true, queueSize: 256 };
 
 export const DEFAULT_RUN: RunParams = {

@@ -13,7 +13,7 @@
  *   traffic: { kind, direction, rateMbps, mtu, timestamps, window, ackEvery, rtoUs, sack, reqBytes, respBytes, pcap, pcapReader }
  *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues, vcpuHalt }
  *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride }
- *   xen: { grants, queues }
+ *   xen: { grants, queues, netback }
  *   virtio: { eventIdx, queueSize }
  *   costs: { <any key of sim/costs.ts>: number }
  *   run: { seed, warmupUs, measureUs, drainUs }
@@ -35,6 +35,7 @@ import {
   DEFAULT_SRIOV,
   DEFAULT_VIRTIO,
   DEFAULT_XEN,
+  NETBACK_MODELS,
   type BackendName,
   type HostParams,
   type RunParams,
@@ -74,7 +75,7 @@ const SERIES_KEYS = ["name", "backend", "traffic", "host", "sriov", "xen", "virt
 const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "window", "ackEvery", "rtoUs", "sack", "reqBytes", "respBytes", "pcap", "pcapReader", "frameBytes", "flows"] as const;
 const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues", "vcpuHalt"] as const;
 const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride"] as const;
-const XEN_KEYS = ["grants", "queues"] as const;
+const XEN_KEYS = ["grants", "queues", "netback"] as const;
 const VIRTIO_KEYS = ["eventIdx", "queueSize"] as const;
 const RUN_KEYS = ["seed", "warmupUs", "measureUs", "drainUs"] as const;
 
@@ -164,6 +165,9 @@ function readXen(r: Reader, v: Val, base: XenParams): XenParams {
   const x: Mut<XenParams> = { ...base };
   x.grants = f.optWith("grants", (y) => r.oneOf(y, ["copy", "persistent"] as const), x.grants);
   x.queues = f.optWith("queues", (y) => r.int(y, 1, 8), x.queues);
+  x.netback = f.optWith("netback", (y) => r.oneOf(y, NETBACK_MODELS), x.netback);
+  if (x.queues > 1 && x.netback !== "per-queue")
+    r.report(v.at, v.path, `queues: ${x.queues} needs netback: per-queue (multi-queue VIFs came with netback's per-queue threads), not ${x.netback}`);
   return x;
 }
 

@@ -6,8 +6,8 @@
  * Each run draws a backend, traffic (UDP, TCP, request/response, or a pcap replay of a capture the
  * tool makes first), a direction, 1..max-vms VMs, a frame size of 64..9018 B, a rate, the host's
  * cores, interrupt moderation, ring and IOTLB sizes, PCIe width, halting vCPUs, the passthrough
- * IOMMU policy, Xen's grant mode and queues, the virtqueue size, TCP options, a seed, and up to a few
- * cost-table entries scaled ×0.25..×10. It then checks:
+ * IOMMU policy, Xen's grant mode, queues and netback model, the virtqueue size, TCP options, a
+ * seed, and up to a few cost-table entries scaled ×0.25..×10. It then checks:
  *  - conservation: every frame offered is delivered or dropped with a reason, none left in flight,
  *    and no guest driver refused a frame after reporting room for it (guest:tx-refused);
  *  - determinism: the same parameters run again give the same result, to the byte;
@@ -27,7 +27,7 @@ import { join } from "node:path";
 import { CaptureSet } from "../sim/model/capture.js";
 import { FileSink } from "../sim/pcap/sink.js";
 import { COST_KEYS, DEFAULT_COSTS } from "../sim/costs.js";
-import { BACKENDS, DEFAULT_RUN, type RunParams } from "../sim/params.js";
+import { BACKENDS, DEFAULT_RUN, NETBACK_MODELS, type RunParams } from "../sim/params.js";
 import { runOnce } from "../sim/run.js";
 import { small } from "../sim/small.js";
 
@@ -118,6 +118,7 @@ const draw = fc.record({
   bufferStride: fc.constantFrom(2048, 4096, 8192),
   grants: fc.constantFrom("copy" as const, "persistent" as const),
   queues: fc.integer({ min: 1, max: 4 }),
+  netback: fc.constantFrom(...NETBACK_MODELS),
   eventIdx: fc.boolean(),
   queueSize: fc.constantFrom(16, 256, 1024),
   seed: fc.integer({ min: 1, max: 1000 }),
@@ -135,7 +136,7 @@ function paramsOf(d: Draw): RunParams {
     costs: Object.fromEntries(Object.entries(d.costs).map(([k, m]) => [k, DEFAULT_COSTS[k as (typeof scalable)[number]].value * m])),
     host: { ...base.host, guestCores: d.guestCores, hostCores: d.hostCores, vhostCores: d.vhostCores, itr: d.itr, ringEntries: d.ringEntries, iotlbEntries: d.iotlbEntries, hostQueues: d.hostQueues, vcpuHalt: d.vcpuHalt, pcieWidth: d.pcieWidth },
     sriov: { interrupts: d.interrupts, iommuPage: d.iommuPage, mapping: d.mapping, deferredBatch: d.deferredBatch, bufferStride: d.bufferStride },
-    xen: { grants: d.grants, queues: d.queues },
+    xen: { grants: d.grants, queues: d.netback === "per-queue" ? d.queues : 1, netback: d.netback },
     virtio: { eventIdx: d.eventIdx, queueSize: d.queueSize },
     traffic: {
       ...DEFAULT_RUN.traffic,

@@ -2,18 +2,23 @@
  * Xen paravirtual networking: netfront in each PV guest, netback in Dom0 (a domain with its own
  * memory and the host cores), grant tables and shared rings in guest memory, event channels (send =
  * hypercall, receive = upcall), the Dom0 switch (common/host-net.ts), and the physical NIC's PF
- * driven by Dom0. One netback thread per VIF queue, spread over Dom0's cores.
+ * driven by Dom0. Netback's work runs as the Dom0 kernel's era ran it (`xen.netback`): a thread per
+ * VIF queue spread over Dom0's cores (per-queue), a thread bound to each Dom0 vCPU serving the VIFs
+ * assigned to it, VIF i to vCPU i mod n (per-cpu), or one TX tasklet and one RX tasklet for all VIFs
+ * (tasklet). The TX tasklet is pinned to Dom0's vCPU 0, where event channels are bound by default,
+ * and the RX tasklet to vCPU 1 (it is scheduled by the PF's receive softirqs; a real tasklet runs
+ * where it was scheduled, one CPU at a time).
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { perByteNs } from "../../costs.js";
-import { ExitLedger } from "../../model/cpu.js";
+import { ExitLedger, PRIO_SOFTIRQ, PRIO_THREAD, type Worker, type WorkerPriority } from "../../model/cpu.js";
 import { GuestKernel } from "../../model/guest-kernel.js";
 import { HostNet, hostNetCosts } from "../common/host-net.js";
 import { GUEST_DATA_BASE, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
 import { GRANT_ENTRY_SIZE, GrantOps, GrantTable, XEN_PAGE } from "./grant.js";
 import { RX_SLOT, TX_SLOT, ringSize } from "./netif.js";
 import { Netfront, NetfrontQueue, netfrontQueueBytes, netfrontQueueLayout } from "./netfront.js";
-import { NetbackQueue, VifPort, VifStatus, netbackQueueBytes } from "./netback.js";
+import { NetbackGroup, NetbackQueue, VifPort, VifStatus, netbackQueueBytes } from "./netback.js";
 
 export function buildXenPv(ctx: BackendContext): BackendInstance {
   const { p, platform, t } = ctx;
@@ -46,6 +51,20 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
   const fronts: Netfront[] = [];
   const backs: NetbackQueue[] = [];
   let nbIndex = 0;
+  const mode = p.xen.netback;
+  const nCores = ctx.cores.host.length;
+  interface Shared {
+    readonly body: NetbackGroup;
+    readonly worker: Worker;
+    readonly core: number;
+  }
+  const shared = (name: string, core: number, tx: boolean, rx: boolean, prio: WorkerPriority): Shared => {
+    const body = new NetbackGroup(tx, rx);
+    return { body, worker: ctx.workers.add(name, ctx.cores.host[core]!, body, prio), core };
+  };
+  const perCpu = mode === "per-cpu" ? ctx.cores.host.map((_, k) => shared(`dom0.netback${k}`, k, true, true, PRIO_THREAD)) : [];
+  const txTasklet = mode === "tasklet" ? shared("dom0.net_tx_tasklet", 0, true, false, PRIO_SOFTIRQ) : undefined;
+  const rxTasklet = mode === "tasklet" ? shared("dom0.net_rx_tasklet", 1 % nCores, false, true, PRIO_SOFTIRQ) : undefined;
   for (let i = 0; i < p.vms; i++) {
     const g = platform.hv.createGuest(`vm${i}`, ram, 1);
     guests.push(g);
@@ -63,12 +82,23 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
     const nbs: NetbackQueue[] = [];
     const vif = new VifStatus();
     for (let j = 0; j < nq; j++) {
-      // netback threads start on the cores after those taking the PF's queues
-      const core = (hostQueues + nbIndex++) % ctx.cores.host.length;
+      // per-queue: netback threads start on the cores after those taking the PF's queues
+      const grp = mode === "per-cpu" ? perCpu[i % nCores]! : txTasklet;
+      const core = grp !== undefined ? grp.core : (hostQueues + nbIndex++) % nCores;
       const nb = new NetbackQueue(i, net.txqFor(core), fq[j]!, dom0, ops, staging, bufSize, net, nbCosts, ctx.ledger, gtEntries);
       staging += stagingBytes;
       nb.vif = vif;
-      nb.worker = ctx.workers.add(`dom0.netback${i}.${j}`, ctx.cores.host[core]!, nb);
+      if (grp === undefined) nb.worker = nb.txWorker = ctx.workers.add(`dom0.netback${i}.${j}`, ctx.cores.host[core]!, nb);
+      else if (rxTasklet === undefined) {
+        grp.body.members.push(nb);
+        nb.worker = nb.txWorker = grp.worker;
+      } else {
+        nb.splitMeters();
+        grp.body.members.push(nb);
+        rxTasklet.body.members.push(nb);
+        nb.txWorker = grp.worker;
+        nb.worker = rxTasklet.worker;
+      }
       nb.kernel = kernel;
       fq[j]!.backend = nb;
       nbs.push(nb);

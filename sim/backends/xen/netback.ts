@@ -1,5 +1,6 @@
 /**
- * netback: one queue of a VIF in Dom0, run by its own kernel thread on a Dom0 vCPU. It consumes the
+ * netback: one queue of a VIF in Dom0. Its work is run by its own kernel thread on a Dom0 vCPU
+ * (xenvif), or by a worker it shares with other VIFs (NetbackGroup, below). It consumes the
  * guest's TX requests (the data moves by grant copy — one GNTTABOP_copy hypercall per batch of up to
  * 64 operations — or, with persistent grants, by a plain copy from the guest page mapped once into
  * Dom0), hands each frame to the Dom0 switch, and answers with TX responses; it takes frames the
@@ -88,8 +89,15 @@ export class VifStatus {
 const TX_SLOTS = BATCH + FATAL_SKB_SLOTS + 1;
 
 export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChannelPeer, StagedQueue {
+  /** CPU time of TX work (and of RX work unless `splitMeters` gave RX its own). */
   readonly meter = new CostMeter();
+  /** CPU time of RX work. */
+  rxMeter = this.meter;
+  /** The worker running RX work (the switch's hand-offs wake it), and the one running TX work. */
   worker!: Worker;
+  txWorker!: Worker;
+  /** Host context of RX work (its meter), for the end-of-step flush. */
+  private rxCtx: HostCtx = this;
   kernel!: GuestKernel;
   private txCons = 0;
   private txRspProd = 0;
@@ -164,10 +172,20 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
     return this.staging + BATCH * this.bufSize + off;
   }
 
-  /** Event-channel upcall from the guest (its netfront notified). */
+  /**
+   * TX and RX work run by different workers (the tasklet model): each charges its own meter, so that
+   * one's step never takes the other's CPU time.
+   */
+  splitMeters(): void {
+    this.rxMeter = new CostMeter();
+    this.rxCtx = { meter: this.rxMeter, txq: this.txq };
+  }
+
+  /** Event-channel upcall from the guest (its netfront notified): new TX requests, or RX slots. */
   upcall(): void {
     this.meter.ns += this.c.upcallNs;
-    this.worker.wake();
+    this.txWorker.wake();
+    if (this.worker !== this.txWorker) this.worker.wake();
   }
 
   /** A frame from the switch for this guest queue. */
@@ -191,7 +209,7 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
   }
 
   /** Dom0 address of the guest page behind `ref`, mapped on first use (persistent grants). */
-  private mapOnce(ref: number, write: boolean): number {
+  private mapOnce(ref: number, write: boolean, meter: CostMeter): number {
     let h = this.mapped[ref]!;
     if (h < 0) {
       h = this.ops.map(DOM0_ID, ref, write);
@@ -199,7 +217,7 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
       this.mapped[ref] = h;
       this.grantMaps++;
       this.dom0.exits.hypercall++; // GNTTABOP_map_grant_ref
-      this.meter.ns += this.c.grantMapNs;
+      meter.ns += this.c.grantMapNs;
     }
     return h;
   }
@@ -252,12 +270,32 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
   }
 
   step(): number {
-    let c = this.meter.take();
+    return this.work(true, true);
+  }
+
+  finish(): void {
+    this.finishWork(true, true);
+  }
+
+  /** CPU time charged since the last take, of the work named (one meter unless split). */
+  private takeCost(doTx: boolean, doRx: boolean): number {
+    if (this.rxMeter === this.meter) return this.meter.take();
+    return (doTx ? this.meter.take() : 0) + (doRx ? this.rxMeter.take() : 0);
+  }
+
+  /**
+   * One step of this queue's TX work (guest → switch), RX work (switch → guest) or both: its CPU
+   * time, or −1 when there was nothing to do.
+   */
+  work(doTx: boolean, doRx: boolean): number {
+    let c = this.takeCost(doTx, doRx);
     const g = this.fe.g;
     const persistent = this.fe.persistent;
+    const tx = this.fe.tx;
+    const rx = this.fe.rx;
     if (this.vif.disabled) {
       // frames the switch queued for a disabled VIF are dropped
-      while (this.rxCount > 0) {
+      while (doRx && this.rxCount > 0) {
         this.rxq.pop();
         this.rxCount--;
         this.net.dropCount(this.dropDisabled);
@@ -265,8 +303,22 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
       return c > 0 ? c : -1;
     }
     let worked = false;
-    // ── TX: guest → switch; whole packets, up to BATCH slots
-    const tx = this.fe.tx;
+    if (doTx) worked = this.txWork(g, persistent, tx);
+    if (doRx && this.rxWork(g, persistent, rx)) worked = true;
+    if (!worked) {
+      // before sleeping: ask to be notified of new requests (on RX, of the slots the next frame needs), and look once more
+      const more =
+        (doTx && !this.vif.disabled && tx.finalCheckForRequests(this.txCons)) ||
+        (doRx && this.rxCount > 0 && rx.finalCheckForRequests(this.rxCons, slotsFor(this.rxq.headLen)));
+      c += this.takeCost(doTx, doRx);
+      if (more) return c;
+      return c > 0 ? c : -1;
+    }
+    return c + this.takeCost(doTx, doRx);
+  }
+
+  /** TX: guest → switch; whole packets, up to BATCH slots. Whether there was any. */
+  private txWork(g: Guest, persistent: boolean, tx: SharedRing): boolean {
     const prod = tx.reqProd;
     let n = 0;
     let np = 0;
@@ -287,53 +339,55 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
       n += s;
       this.txCons = (this.txCons + s) >>> 0;
     }
-    if (np > 0) {
-      worked = true;
-      if (!persistent) {
-        this.copyHypercalls++;
-        this.dom0.exits.hypercall++; // one GNTTABOP_copy for the batch (at most BATCH operations)
-        this.meter.ns += this.c.grantCopyHypercallNs;
-      }
-      for (let k = 0; k < np; k++) {
-        const first = this.pFirst[k]!;
-        const slots = this.pSlots[k]!;
-        const size = this.pLen[k]!;
-        const dst = this.dom0.gpaToHpa(this.txStage(k));
-        let ok = this.pBad[k] === 0;
-        for (let j = 0, pos = 0; j < slots && ok; j++) {
-          const i = first + j;
-          const piece = this.bSize[i]!;
-          if (!persistent) {
-            ok = this.ops.copyFrom(DOM0_ID, this.bRef[i]!, this.bOff[i]!, piece, dst + pos) === GNTST_okay;
-            this.grantCopies++;
-            this.meter.ns += this.c.grantCopyPerOpNs + piece * this.c.grantCopyPerByteNs;
-          } else {
-            const h = this.mapOnce(this.bRef[i]!, false);
-            ok = h >= 0;
-            if (ok) {
-              this.dom0.mem.copy(dst + pos, h + this.bOff[i]!, piece);
-              this.meter.ns += piece * this.c.copyPerByteNs;
-            }
-          }
-          pos += piece;
-        }
-        this.meter.ns += this.c.perPacketNs;
-        for (let j = 0; j < slots; j++) {
-          writeTxResponse(g, tx.slotGpa(this.txRspProd), this.bId[first + j]!, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR);
-          this.txRspProd = (this.txRspProd + 1) >>> 0;
-        }
-        if (!ok) {
-          this.net.dropCount(this.pBad[k] === 1 ? this.dropTxBadRequest : this.dropTxBad);
-          continue;
-        }
-        this.txPackets++;
-        this.dom0.readBytes(this.txStage(k), this.scratch, 0, size);
-        this.net.fromGuest(this.vm, this.scratch, size, this);
-      }
-      this.txRspPending = true;
+    if (np === 0) return false;
+    if (!persistent) {
+      this.copyHypercalls++;
+      this.dom0.exits.hypercall++; // one GNTTABOP_copy for the batch (at most BATCH operations)
+      this.meter.ns += this.c.grantCopyHypercallNs;
     }
-    // ── RX: switch → guest; a frame waits until the guest has posted a slot per page of it
-    const rx = this.fe.rx;
+    for (let k = 0; k < np; k++) {
+      const first = this.pFirst[k]!;
+      const slots = this.pSlots[k]!;
+      const size = this.pLen[k]!;
+      const dst = this.dom0.gpaToHpa(this.txStage(k));
+      let ok = this.pBad[k] === 0;
+      for (let j = 0, pos = 0; j < slots && ok; j++) {
+        const i = first + j;
+        const piece = this.bSize[i]!;
+        if (!persistent) {
+          ok = this.ops.copyFrom(DOM0_ID, this.bRef[i]!, this.bOff[i]!, piece, dst + pos) === GNTST_okay;
+          this.grantCopies++;
+          this.meter.ns += this.c.grantCopyPerOpNs + piece * this.c.grantCopyPerByteNs;
+        } else {
+          const h = this.mapOnce(this.bRef[i]!, false, this.meter);
+          ok = h >= 0;
+          if (ok) {
+            this.dom0.mem.copy(dst + pos, h + this.bOff[i]!, piece);
+            this.meter.ns += piece * this.c.copyPerByteNs;
+          }
+        }
+        pos += piece;
+      }
+      this.meter.ns += this.c.perPacketNs;
+      for (let j = 0; j < slots; j++) {
+        writeTxResponse(g, tx.slotGpa(this.txRspProd), this.bId[first + j]!, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR);
+        this.txRspProd = (this.txRspProd + 1) >>> 0;
+      }
+      if (!ok) {
+        this.net.dropCount(this.pBad[k] === 1 ? this.dropTxBadRequest : this.dropTxBad);
+        continue;
+      }
+      this.txPackets++;
+      this.dom0.readBytes(this.txStage(k), this.scratch, 0, size);
+      this.net.fromGuest(this.vm, this.scratch, size, this);
+    }
+    this.txRspPending = true;
+    return true;
+  }
+
+  /** RX: switch → guest; a frame waits until the guest has posted a slot per page of it. Whether any went. */
+  private rxWork(g: Guest, persistent: boolean, rx: SharedRing): boolean {
+    const meter = this.rxMeter;
     const rprod = rx.reqProd;
     let m = 0;
     let ops = 0;
@@ -356,67 +410,98 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
           if (ops % BATCH === 0) {
             this.copyHypercalls++; // one GNTTABOP_copy per BATCH operations
             this.dom0.exits.hypercall++;
-            this.meter.ns += this.c.grantCopyHypercallNs;
+            meter.ns += this.c.grantCopyHypercallNs;
           }
           ok = this.ops.copyTo(DOM0_ID, ref, 0, piece, src + from) === GNTST_okay;
           this.grantCopies++;
           ops++;
-          this.meter.ns += this.c.grantCopyPerOpNs + piece * this.c.grantCopyPerByteNs;
+          meter.ns += this.c.grantCopyPerOpNs + piece * this.c.grantCopyPerByteNs;
         } else if (ok) {
-          const h = this.mapOnce(ref, true);
+          const h = this.mapOnce(ref, true, meter);
           ok = h >= 0;
           if (ok) {
             this.dom0.mem.copy(h, src + from, piece);
-            this.meter.ns += piece * this.c.copyPerByteNs;
+            meter.ns += piece * this.c.copyPerByteNs;
           }
         }
         writeRxResponse(g, rx.slotGpa(this.rxRspProd), id, 0, j + 1 < slots ? NETRXF_more_data : 0, ok ? piece : NETIF_RSP_ERROR);
         this.rxRspProd = (this.rxRspProd + 1) >>> 0;
       }
-      this.meter.ns += this.c.perPacketNs;
+      meter.ns += this.c.perPacketNs;
       if (ok) this.rxPackets++;
       else this.net.dropCount(this.dropRxBad);
       m++;
     }
-    if (m > 0) {
-      worked = true;
-      this.rxRspPending = true;
-    }
-    if (!worked) {
-      // before sleeping: ask to be notified of new requests (on RX, of the slots the next frame needs), and look once more
-      const more =
-        (!this.vif.disabled && tx.finalCheckForRequests(this.txCons)) ||
-        (this.rxCount > 0 && rx.finalCheckForRequests(this.rxCons, slotsFor(this.rxq.headLen)));
-      c += this.meter.take();
-      if (more) return c;
-      return c > 0 ? c : -1;
-    }
-    return c + this.meter.take();
+    if (m === 0) return false;
+    this.rxRspPending = true;
+    return true;
   }
 
-  finish(): void {
+  /** The end of a step of `work(doTx, doRx)`. */
+  finishWork(doTx: boolean, doRx: boolean): void {
     // the responses the step wrote reach the guest at its end (RING_PUSH_RESPONSES_AND_CHECK_NOTIFY)
-    if (this.txRspPending) {
+    if (doTx && this.txRspPending) {
       this.txRspPending = false;
       if (this.fe.tx.pushResponses(this.txRspProd)) this.notifyGuest = true;
     }
-    if (this.rxRspPending) {
+    if (doRx && this.rxRspPending) {
       this.rxRspPending = false;
       if (this.fe.rx.pushResponses(this.rxRspProd)) this.notifyGuest = true;
     }
+    const ctx = doTx ? this : this.rxCtx;
     if (this.notifyGuest) {
       this.notifyGuest = false;
       this.guestNotifications++;
-      this.meter.ns += this.c.evtchnSendNs; // the hypercall, charged with the thread's next step
+      ctx.meter.ns += this.c.evtchnSendNs; // the hypercall, charged with the worker's next step
       this.dom0.exits.hypercall++; // EVTCHNOP_send
       this.kernel.onInterrupt(); // the upcall into the guest
     }
-    this.net.flushTx(this);
+    this.net.flushTx(ctx);
   }
 
   /** Queue of a VIF with `n` queues for a frame: its flow hash (xenvif_select_queue). */
   static queueOf(buf: Uint8Array, len: number, n: number): number {
     return n === 1 ? 0 : flowHash(buf, 0, len) % n;
+  }
+}
+
+/**
+ * Netback work of several VIFs run by one worker, as Dom0 kernels before xenvif's per-queue threads
+ * did: a kernel thread per Dom0 vCPU for the VIFs assigned to it (per-cpu; Linux 3.0–3.11, whose
+ * xen_netbk_kthread does RX work, then TX work), or one TX and one RX tasklet for every VIF
+ * (tasklet; the 2.6.18 netback's net_tx_action / net_rx_action). Each step is one member's batch
+ * (up to BATCH frames), the members taken in turn from the one after the last served; a worker
+ * whose members all have nothing to do sleeps. Simplified: the real TX tasklet builds one grant-copy
+ * batch across VIFs, and the RX tasklet serves one queue of every VIF's frames in arrival order.
+ */
+export class NetbackGroup implements WorkerBody {
+  readonly members: NetbackQueue[] = [];
+  private next = 0;
+  private current: NetbackQueue | undefined;
+
+  constructor(
+    private readonly tx: boolean,
+    private readonly rx: boolean,
+  ) {}
+
+  step(): number {
+    const n = this.members.length;
+    for (let k = 0; k < n; k++) {
+      const i = (this.next + k) % n;
+      const m = this.members[i]!;
+      const c = m.work(this.tx, this.rx);
+      if (c >= 0) {
+        this.current = m;
+        this.next = (i + 1) % n;
+        return c;
+      }
+    }
+    this.current = undefined;
+    return -1;
+  }
+
+  finish(): void {
+    this.current!.finishWork(this.tx, this.rx);
   }
 }
 

@@ -32,6 +32,7 @@ describe("scenario files", () => {
         "iotlb-working-set.yaml",
         "pv-pps-64b.yaml",
         "xen-dom0-cores.yaml",
+        "xen-netback-models.yaml",
       ].sort(),
     );
     for (const f of files) {
@@ -121,5 +122,16 @@ describe("scenario files", () => {
     expect(got[0]).toMatch(/^s\.yaml:2:13: host\.vcpuHalt: expected/);
     expect(got[1]).toMatch(/^s\.yaml:4:9: traffic\.sack: expected/);
     expect(got[2]).toMatch(/^s\.yaml:5:15: traffic\.pcapReader: expected one of libpcap, pciov/);
+  });
+
+  it("takes xen.netback, and refuses multi-queue VIFs with a shared netback at the xen mapping", () => {
+    const sc = parseScenario(["xen: { netback: tasklet }", "series:", "  - { name: a, backend: xen-pv }", "  - { name: b, backend: xen-pv, xen: { netback: per-cpu } }"].join("\n"), "s.yaml");
+    expect(sc.series.map((x) => x.base.xen.netback)).toEqual(["tasklet", "per-cpu"]);
+    expect(parseScenario("backends: [xen-pv]", "s.yaml").series[0]!.base.xen.netback).toBe("per-queue");
+    const got = issues(["xen: { netback: tasklet }", "series:", "  - { name: a, backend: xen-pv, xen: { queues: 2 } }", "  - { name: b, backend: xen-pv, xen: { netback: softirq } }"].join("\n"));
+    expect(got).toEqual([
+      "s.yaml:3:38: series[0].xen: queues: 2 needs netback: per-queue (multi-queue VIFs came with netback's per-queue threads), not tasklet",
+      expect.stringMatching(/^s\.yaml:4:49: series\[1\]\.xen\.netback: expected one of per-queue, per-cpu, tasklet/),
+    ]);
   });
 });
