@@ -12,7 +12,7 @@ export const BACKENDS: readonly BackendName[] = ["sriov", "xen-pv", "virtio", "e
 export interface HostParams {
   /** Physical cores running guest vCPUs; VM i's vCPU runs on core i mod guestCores. */
   readonly guestCores: number;
-  /** Dom0 (Xen) or host-kernel (KVM) cores: NIC softirq, bridge, netback threads, QEMU. */
+  /** Dom0 (Xen) or host-kernel (KVM) cores: NIC softirq, bridge, netback, QEMU. */
   readonly hostCores: number;
   /** Cores for vhost-net worker threads (virtio); device i's worker runs on core i mod vhostCores. */
   readonly vhostCores: number;
@@ -48,11 +48,12 @@ export interface SriovParams {
 export interface XenParams {
   /** copy: netback copies through GNTTABOP_copy; persistent: grants mapped once and reused (memcpy in Dom0). */
   readonly grants: "copy" | "persistent";
-  /** netfront/netback queue pairs per VIF (multi-queue), each with its own rings, event channels and netback thread. */
+  /** netfront/netback queue pairs per VIF (multi-queue), each with its own rings, event channels and netback poll and thread. */
   readonly queues: number;
   /**
    * Who runs netback's work, by the era of Dom0's kernel:
-   * - per-queue: a kernel thread per VIF queue (xenvif, Linux 3.12 on), spread over Dom0's cores;
+   * - per-queue: per VIF queue a NAPI poll (softirq) for the guest's TX and a kernel thread for its
+   *   RX, on the queue's core, queues spread over Dom0's cores (xenvif's 1:1 model, Linux 3.12 on);
    * - per-cpu: one kernel thread per Dom0 vCPU, bound to it, each serving the VIFs assigned to it
    *   (the group with the fewest; Linux 3.0–3.11, and the 2010 pvops netback of "Netback multiple
    *   threads support");

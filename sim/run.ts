@@ -10,7 +10,7 @@ import { EXIT_REASONS, newExitCounters, type ExitCounters, type ExitReason } fro
 import { DROP_REASONS } from "../src/nic/counters.js";
 import { Engine } from "./engine/engine.js";
 import { applyCostOverrides, perByteNs, resolveTimeCostsNs } from "./costs.js";
-import { CORE_CLASSES, Workers, type Core, type CoreClass } from "./model/cpu.js";
+import { CORE_CLASSES, Workers, type Core, type CoreClass, type Worker } from "./model/cpu.js";
 import type { CaptureSet } from "./model/capture.js";
 import { Ledger } from "./model/ledger.js";
 import { Platform } from "./model/platform.js";
@@ -79,6 +79,8 @@ const EXTRA_DRAINS = 50;
 
 export interface RunOptions {
   readonly capture?: CaptureSet;
+  /** Called once the run has ended with its workers (name, core, priority, steps, CPU time): for tests and tools. */
+  readonly workers?: (list: readonly Worker[]) => void;
 }
 
 function makeCores(engine: Engine, cls: CoreClass, n: number): Core[] {
@@ -324,6 +326,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
   countersInWindow.dom0Hypercalls = s1.dom0Hypercalls - s0.dom0Hypercalls;
   const hits = s1.iotlbHits - s0.iotlbHits;
   const misses = s1.iotlbMisses - s0.iotlbMisses;
+  opts.workers?.(workers.all);
   return {
     backend,
     vms: p.vms,

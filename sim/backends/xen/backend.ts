@@ -2,10 +2,12 @@
  * Xen paravirtual networking: netfront in each PV guest, netback in Dom0 (a domain with its own
  * memory and the host cores), grant tables and shared rings in guest memory, event channels (send =
  * hypercall, receive = upcall), the Dom0 switch (common/host-net.ts), and the physical NIC's PF
- * driven by Dom0. Netback's work runs as the Dom0 kernel's era ran it (`xen.netback`): a thread per
- * VIF queue spread over Dom0's cores (per-queue), a thread bound to each Dom0 vCPU serving the VIFs
- * assigned to it, VIF i to vCPU i mod n (per-cpu), or one TX tasklet and one RX tasklet for all VIFs
- * (tasklet). The TX tasklet is pinned to Dom0's vCPU 0, where event channels are bound by default,
+ * driven by Dom0. Netback's work runs as the Dom0 kernel's era ran it (`xen.netback`): per VIF
+ * queue a NAPI poll (softirq) taking the guest's TX requests and a kernel thread filling its RX ring,
+ * both on the queue's core, queues spread over Dom0's cores (per-queue, xenvif's 1:1 model since
+ * Linux 3.12); a thread bound to each Dom0 vCPU doing both directions for the VIFs assigned to it,
+ * VIF i to vCPU i mod n (per-cpu, Linux 3.0–3.11); or one TX tasklet and one RX tasklet for all VIFs
+ * (tasklet, the 2.6.18 netback). The TX tasklet is pinned to Dom0's vCPU 0, where event channels are bound by default,
  * and the RX tasklet to vCPU 1 (it is scheduled by the PF's receive softirqs; a real tasklet runs
  * where it was scheduled, one CPU at a time).
  */
@@ -62,6 +64,11 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
     const body = new NetbackGroup(tx, rx);
     return { body, worker: ctx.workers.add(name, ctx.cores.host[core]!, body, prio), core };
   };
+  const single = (nb: NetbackQueue, tx: boolean, rx: boolean): NetbackGroup => {
+    const body = new NetbackGroup(tx, rx);
+    body.members.push(nb);
+    return body;
+  };
   const perCpu = mode === "per-cpu" ? ctx.cores.host.map((_, k) => shared(`dom0.netback${k}`, k, true, true, PRIO_THREAD)) : [];
   const txTasklet = mode === "tasklet" ? shared("dom0.net_tx_tasklet", 0, true, false, PRIO_SOFTIRQ) : undefined;
   const rxTasklet = mode === "tasklet" ? shared("dom0.net_rx_tasklet", 1 % nCores, false, true, PRIO_SOFTIRQ) : undefined;
@@ -82,14 +89,19 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
     const nbs: NetbackQueue[] = [];
     const vif = new VifStatus();
     for (let j = 0; j < nq; j++) {
-      // per-queue: netback threads start on the cores after those taking the PF's queues
+      // per-queue: netback's queues start on the cores after those taking the PF's queues
       const grp = mode === "per-cpu" ? perCpu[i % nCores]! : txTasklet;
       const core = grp !== undefined ? grp.core : (hostQueues + nbIndex++) % nCores;
       const nb = new NetbackQueue(i, net.txqFor(core), fq[j]!, dom0, ops, staging, bufSize, net, nbCosts, ctx.ledger, gtEntries);
       staging += stagingBytes;
       nb.vif = vif;
-      if (grp === undefined) nb.worker = nb.txWorker = ctx.workers.add(`dom0.netback${i}.${j}`, ctx.cores.host[core]!, nb);
-      else if (rxTasklet === undefined) {
+      if (grp === undefined) {
+        // xenvif's 1:1 model: the guest's TX requests are taken by the queue's NAPI poll (softirq),
+        // its RX ring is fed by the queue's kernel thread; both on the queue's core here
+        nb.splitMeters();
+        nb.worker = ctx.workers.add(`dom0.netback${i}.${j}`, ctx.cores.host[core]!, single(nb, false, true), PRIO_THREAD);
+        nb.txWorker = ctx.workers.add(`dom0.netback-napi${i}.${j}`, ctx.cores.host[core]!, single(nb, true, false), PRIO_SOFTIRQ);
+      } else if (rxTasklet === undefined) {
         grp.body.members.push(nb);
         nb.worker = nb.txWorker = grp.worker;
       } else {

@@ -1,6 +1,7 @@
 /**
- * netback: one queue of a VIF in Dom0. Its work is run by its own kernel thread on a Dom0 vCPU
- * (xenvif), or by a worker it shares with other VIFs (NetbackGroup, below). It consumes the
+ * netback: one queue of a VIF in Dom0. Its TX work (the guest's requests) and RX work (frames for
+ * the guest) are run by workers (NetbackGroup, below): the queue's own NAPI poll and kernel thread
+ * (xenvif), or workers it shares with other VIFs. It consumes the
  * guest's TX requests (the data moves by grant copy — one GNTTABOP_copy hypercall per batch of up to
  * 64 operations — or, with persistent grants, by a plain copy from the guest page mapped once into
  * Dom0), hands each frame to the Dom0 switch, and answers with TX responses; it takes frames the
@@ -19,7 +20,7 @@
  * piece crossing its page, or a req_prod more than a ring ahead of netback, is a fatal error: the VIF is disabled (xenvif_fatal_tx_err) and later
  * frames for it are dropped.
  * The responses a step writes are pushed to the guest (rsp_prod) when the step ends, as the step's
- * work is done then. Notifications follow the ring protocol: a response batch notifies the guest
+ * work is done then; TX and RX steps notify the guest separately. Notifications follow the ring protocol: a response batch notifies the guest
  * (EVTCHNOP_send, a hypercall, charged with the thread's next step) only if it asked; before
  * sleeping netback re-arms req_event and checks again (RING_FINAL_CHECK_FOR_REQUESTS).
  */
@@ -88,8 +89,8 @@ export class VifStatus {
 /** Room for a TX batch's requests: BATCH slots, and the longest chain read past them before it is refused. */
 const TX_SLOTS = BATCH + FATAL_SKB_SLOTS + 1;
 
-export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChannelPeer, StagedQueue {
-  /** CPU time of TX work (and of RX work unless `splitMeters` gave RX its own). */
+export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, StagedQueue {
+  /** CPU time of TX work (and of RX work unless `splitMeters` gave RX its own: one worker does both). */
   readonly meter = new CostMeter();
   /** CPU time of RX work. */
   rxMeter = this.meter;
@@ -173,8 +174,8 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
   }
 
   /**
-   * TX and RX work run by different workers (the tasklet model): each charges its own meter, so that
-   * one's step never takes the other's CPU time.
+   * TX and RX work run by different workers (xenvif's NAPI poll and thread, the two tasklets): each
+   * charges its own meter, so that one's step never takes the other's CPU time.
    */
   splitMeters(): void {
     this.rxMeter = new CostMeter();
@@ -267,14 +268,6 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
   private fatal(): void {
     this.vif.disabled = true;
     this.vif.fatalErrors++;
-  }
-
-  step(): number {
-    return this.work(true, true);
-  }
-
-  finish(): void {
-    this.finishWork(true, true);
   }
 
   /** CPU time charged since the last take, of the work named (one meter unless split). */
@@ -466,10 +459,11 @@ export class NetbackQueue implements WorkerBody, HostCtx, GuestPort, EventChanne
 }
 
 /**
- * Netback work of several VIFs run by one worker, as Dom0 kernels before xenvif's per-queue threads
- * did: a kernel thread per Dom0 vCPU for the VIFs assigned to it (per-cpu; Linux 3.0–3.11, whose
- * xen_netbk_kthread does RX work, then TX work), or one TX and one RX tasklet for every VIF
- * (tasklet; the 2.6.18 netback's net_tx_action / net_rx_action). Each step is one member's batch
+ * A worker's netback work: TX, RX or both, of one queue (xenvif: its NAPI poll does TX, its thread
+ * RX) or of several VIFs, as Dom0 kernels before xenvif did: a kernel thread per Dom0 vCPU for the
+ * VIFs assigned to it (per-cpu; Linux 3.0–3.11, whose xen_netbk_kthread does RX work, then TX work),
+ * or one TX and one RX tasklet for every VIF (tasklet; the 2.6.18 netback's net_tx_action /
+ * net_rx_action). Each step is one member's batch
  * (up to BATCH frames), the members taken in turn from the one after the last served; a worker
  * whose members all have nothing to do sleeps. Simplified: the real TX tasklet builds one grant-copy
  * batch across VIFs, and the RX tasklet serves one queue of every VIF's frames in arrival order.

@@ -39,14 +39,14 @@ function rig(persistent = false) {
     flushTx: () => {},
   } as unknown as HostNet;
   const nb = new NetbackQueue(0, 0, fe, dom0, new GrantOps(g, GT_GPA, GT_ENTRIES), 8 * MiB, rxBufferFor(9728), net, COSTS, ledger, GT_ENTRIES);
-  nb.worker = { wake: () => {} } as unknown as Worker;
+  nb.worker = nb.txWorker = { wake: () => {} } as unknown as Worker;
   nb.kernel = { onInterrupt: () => {} } as unknown as GuestKernel;
   fe.backend = nb;
-  /** Run netback until it sleeps (each step ends with finish, as the CPU model does). */
+  /** Run netback (TX and RX work in one worker) until it sleeps (each step ends with finish, as the CPU model does). */
   const runNetback = () => {
     for (let i = 0; i < 100; i++) {
-      const c = nb.step();
-      nb.finish();
+      const c = nb.work(true, true);
+      nb.finishWork(true, true);
       if (c < 0) return;
     }
     throw new Error("netback never went idle");

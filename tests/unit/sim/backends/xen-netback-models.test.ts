@@ -1,13 +1,14 @@
 /**
- * Who runs netback's work (`xen.netback`): a thread per VIF queue (per-queue), a thread bound to each
- * Dom0 vCPU serving the VIFs assigned to it (per-cpu), or one TX and one RX tasklet for every VIF
- * (tasklet). The tests pin the threading itself: what each model lets Dom0's cores do in parallel.
+ * Who runs netback's work (`xen.netback`): per VIF queue a NAPI poll for the guest's TX and a thread
+ * for its RX (per-queue), a thread bound to each Dom0 vCPU serving the VIFs assigned to it (per-cpu),
+ * or one TX and one RX tasklet for every VIF (tasklet). The tests pin the threading itself: what each model lets Dom0's cores do in parallel.
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { applyCostOverrides, perByteNs, resolveTimeCostsNs } from "../../../../sim/costs.js";
 import { checkRunParams, runOnce } from "../../../../sim/run.js";
 import { NETBACK_MODELS, type NetbackModel } from "../../../../sim/params.js";
+import { PRIO_SOFTIRQ, PRIO_THREAD, type Worker } from "../../../../sim/model/cpu.js";
 import { catchErr, small } from "../helpers.js";
 
 /**
@@ -47,23 +48,32 @@ describe("Xen netback threading models", () => {
     expect(shared).toBeGreaterThan(3 * rxRate("tasklet", 4, 8));
   });
 
-  it("per-cpu with one VIF per vCPU, each on the core per-queue would give it, is per-queue to the byte", () => {
-    // small(): 2 Dom0 cores and 2 PF queues, so per-queue puts VIF i's thread on core (2 + i) mod 2 = i, as per-cpu does
-    fc.assert(
-      fc.property(
-        fc.constantFrom("udp" as const, "tcp" as const, "rr" as const),
-        fc.constantFrom("tx" as const, "rx" as const, "g2g" as const),
-        fc.integer({ min: 64, max: 9018 }),
-        fc.constantFrom("copy" as const, "persistent" as const),
-        (kind, direction, frameBytes, grants) => {
-          const o = { backend: "xen-pv" as const, kind, direction, vms: 2, frameBytes, measureUs: 300, traffic: { mtu: Math.max(576, frameBytes - 18) } };
-          const a = runOnce(small({ ...o, xen: { grants, netback: "per-queue" } }));
-          const b = runOnce(small({ ...o, xen: { grants, netback: "per-cpu" } }));
-          expect(JSON.stringify(b)).toBe(JSON.stringify(a));
-        },
-      ),
-      { numRuns: 8, seed: 11 },
+  it("each model runs netback on its own workers: per queue a NAPI poll and a thread, a thread per Dom0 vCPU, or two tasklets", () => {
+    const workersOf = (netback: NetbackModel): Array<{ name: string; core: number; prio: number; steps: number }> => {
+      let seen: readonly Worker[] = [];
+      runOnce(small({ backend: "xen-pv", kind: "tcp", direction: "rx", vms: 3, frameBytes: 1518, measureUs: 300, xen: { netback } }), { workers: (w) => (seen = w) });
+      return seen.filter((w) => w.name.includes("net")).map((w) => ({ name: w.name, core: w.core.index, prio: w.priority, steps: w.steps }));
+    };
+    // small(): 2 Dom0 cores, 2 PF queues; per-queue threads start on the core after the PF's, (2 + i) mod 2
+    const perQueue = workersOf("per-queue");
+    expect(perQueue.map(({ name, core, prio }) => [name, core, prio])).toEqual(
+      [0, 1, 2].flatMap((i) => [
+        [`dom0.netback${i}.0`, i % 2, PRIO_THREAD],
+        [`dom0.netback-napi${i}.0`, i % 2, PRIO_SOFTIRQ],
+      ]),
     );
+    const perCpu = workersOf("per-cpu");
+    expect(perCpu.map(({ name, core, prio }) => [name, core, prio])).toEqual([
+      ["dom0.netback0", 0, PRIO_THREAD],
+      ["dom0.netback1", 1, PRIO_THREAD],
+    ]);
+    const tasklet = workersOf("tasklet");
+    expect(tasklet.map(({ name, core, prio }) => [name, core, prio])).toEqual([
+      ["dom0.net_tx_tasklet", 0, PRIO_SOFTIRQ],
+      ["dom0.net_rx_tasklet", 1, PRIO_SOFTIRQ],
+    ]);
+    // every worker worked: data to the guests one way, their ACKs the other
+    for (const w of [...perQueue, ...perCpu, ...tasklet]) expect(w.steps, w.name).toBeGreaterThan(0);
   });
 
   it("every model conserves frames and repeats itself, both directions and guest to guest", () => {
