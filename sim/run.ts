@@ -155,7 +155,7 @@ export function checkRunParams(p: RunParams): void {
   if (h.ringEntries % 8 !== 0) throw new IovError("EINVAL", `host.ringEntries ${h.ringEntries} must be a multiple of 8`);
   if (!NETBACK_MODELS.includes(p.xen.netback)) throw new IovError("EINVAL", `xen.netback ${JSON.stringify(p.xen.netback)} is not one of ${NETBACK_MODELS.join(", ")}`);
   if (p.xen.queues > 1 && p.xen.netback !== "per-queue")
-    throw new IovError("EINVAL", `xen.queues ${p.xen.queues} needs xen.netback per-queue (multi-queue VIFs came with netback's per-queue threads), not ${p.xen.netback}`);
+    throw new IovError("EINVAL", `xen.queues ${p.xen.queues} needs xen.netback per-queue (multi-queue VIFs came with xenvif's per-queue netback), not ${p.xen.netback}`);
   if ((p.virtio.queueSize & (p.virtio.queueSize - 1)) !== 0) throw new IovError("EINVAL", `virtio.queueSize ${p.virtio.queueSize} must be a power of two`);
   if (!(h.itr >= 0 && h.itr <= 500_000)) throw new IovError("ERANGE", `host.itr ${h.itr} outside 0..500000 interrupts/s`);
   if (!Number.isInteger(p.sriov.bufferStride) || p.sriov.bufferStride < 2048 || p.sriov.bufferStride % 2048 !== 0)

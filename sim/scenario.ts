@@ -167,7 +167,7 @@ function readXen(r: Reader, v: Val, base: XenParams): XenParams {
   x.queues = f.optWith("queues", (y) => r.int(y, 1, 8), x.queues);
   x.netback = f.optWith("netback", (y) => r.oneOf(y, NETBACK_MODELS), x.netback);
   if (x.queues > 1 && x.netback !== "per-queue")
-    r.report(v.at, v.path, `queues: ${x.queues} needs netback: per-queue (multi-queue VIFs came with netback's per-queue threads), not ${x.netback}`);
+    r.report(v.at, v.path, `queues: ${x.queues} needs netback: per-queue (multi-queue VIFs came with xenvif's per-queue netback), not ${x.netback}`);
   return x;
 }
 

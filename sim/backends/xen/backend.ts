@@ -7,9 +7,9 @@
  * both on the queue's core, queues spread over Dom0's cores (per-queue, xenvif's 1:1 model since
  * Linux 3.12); a thread bound to each Dom0 vCPU doing both directions for the VIFs assigned to it,
  * VIF i to vCPU i mod n (per-cpu, Linux 3.0–3.11); or one TX tasklet and one RX tasklet for all VIFs
- * (tasklet, the 2.6.18 netback). The TX tasklet is pinned to Dom0's vCPU 0, where event channels are bound by default,
- * and the RX tasklet to vCPU 1 (it is scheduled by the PF's receive softirqs; a real tasklet runs
- * where it was scheduled, one CPU at a time).
+ * (tasklet, the 2.6.18 netback). The TX tasklet is pinned to Dom0's vCPU 0, where event channels
+ * are bound by default, and the RX tasklet to vCPU 1 (it is scheduled by the PF's receive softirqs;
+ * a real tasklet runs where it was scheduled, one CPU at a time).
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { perByteNs } from "../../costs.js";

@@ -1,11 +1,11 @@
 /**
  * netback: one queue of a VIF in Dom0. Its TX work (the guest's requests) and RX work (frames for
  * the guest) are run by workers (NetbackGroup, below): the queue's own NAPI poll and kernel thread
- * (xenvif), or workers it shares with other VIFs. It consumes the
- * guest's TX requests (the data moves by grant copy — one GNTTABOP_copy hypercall per batch of up to
- * 64 operations — or, with persistent grants, by a plain copy from the guest page mapped once into
- * Dom0), hands each frame to the Dom0 switch, and answers with TX responses; it takes frames the
- * switch queued for the guest and copies each into a page the guest posted an RX request for.
+ * (xenvif), or workers it shares with other VIFs. It consumes the guest's TX requests (the data
+ * moves by grant copy — one GNTTABOP_copy hypercall per batch of up to 64 operations — or, with
+ * persistent grants, by a plain copy from the guest page mapped once into Dom0), hands each frame to
+ * the Dom0 switch, and answers with TX responses; it takes frames the switch queued for the guest and
+ * copies each into a page the guest posted an RX request for.
  * The queue between the switch and netback is xenvif's: frames are queued while it holds at most
  * RX_QUEUE_BYTES (xenvif's rx_queue_max, XENVIF_RX_QUEUE_BYTES: half the RX ring's slots in pages,
  * 512 KiB); past that the VIF's transmit queue is stopped and frames wait in its qdisc
@@ -17,12 +17,13 @@
  * more than XEN_NETBK_LEGACY_SLOTS_MAX slots after the first, shorter than an Ethernet header or
  * longer than netback's buffers is answered with an error per slot and dropped; a chain running
  * past the requests published, with more than FATAL_SKB_SLOTS slots after the first, or with a
- * piece crossing its page, or a req_prod more than a ring ahead of netback, is a fatal error: the VIF is disabled (xenvif_fatal_tx_err) and later
- * frames for it are dropped.
+ * piece crossing its page, or a req_prod more than a ring ahead of netback, is a fatal error: the
+ * VIF is disabled (xenvif_fatal_tx_err) and later frames for it are dropped.
  * The responses a step writes are pushed to the guest (rsp_prod) when the step ends, as the step's
- * work is done then; TX and RX steps notify the guest separately. Notifications follow the ring protocol: a response batch notifies the guest
- * (EVTCHNOP_send, a hypercall, charged with the thread's next step) only if it asked; before
- * sleeping netback re-arms req_event and checks again (RING_FINAL_CHECK_FOR_REQUESTS).
+ * work is done then; TX and RX steps notify the guest separately. Notifications follow the ring
+ * protocol: a response batch notifies the guest (EVTCHNOP_send, a hypercall, charged with the
+ * worker's next step) only if it asked; before sleeping netback re-arms req_event and checks again
+ * (RING_FINAL_CHECK_FOR_REQUESTS).
  */
 import { IovError } from "../../../src/errors.js";
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
@@ -463,9 +464,8 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
  * RX) or of several VIFs, as Dom0 kernels before xenvif did: a kernel thread per Dom0 vCPU for the
  * VIFs assigned to it (per-cpu; Linux 3.0–3.11, whose xen_netbk_kthread does RX work, then TX work),
  * or one TX and one RX tasklet for every VIF (tasklet; the 2.6.18 netback's net_tx_action /
- * net_rx_action). Each step is one member's batch
- * (up to BATCH frames), the members taken in turn from the one after the last served; a worker
- * whose members all have nothing to do sleeps. Simplified: the real TX tasklet builds one grant-copy
+ * net_rx_action). Each step is one member's batch (up to BATCH frames), the members taken in turn
+ * from the one after the last served; a worker whose members all have nothing to do sleeps. Simplified: the real TX tasklet builds one grant-copy
  * batch across VIFs, and the RX tasklet serves one queue of every VIF's frames in arrival order.
  */
 export class NetbackGroup implements WorkerBody {

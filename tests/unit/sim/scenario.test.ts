@@ -130,7 +130,7 @@ describe("scenario files", () => {
     expect(parseScenario("backends: [xen-pv]", "s.yaml").series[0]!.base.xen.netback).toBe("per-queue");
     const got = issues(["xen: { netback: tasklet }", "series:", "  - { name: a, backend: xen-pv, xen: { queues: 2 } }", "  - { name: b, backend: xen-pv, xen: { netback: softirq } }"].join("\n"));
     expect(got).toEqual([
-      "s.yaml:3:38: series[0].xen: queues: 2 needs netback: per-queue (multi-queue VIFs came with netback's per-queue threads), not tasklet",
+      "s.yaml:3:38: series[0].xen: queues: 2 needs netback: per-queue (multi-queue VIFs came with xenvif's per-queue netback), not tasklet",
       expect.stringMatching(/^s\.yaml:4:49: series\[1\]\.xen\.netback: expected one of per-queue, per-cpu, tasklet/),
     ]);
   });
