@@ -12,6 +12,8 @@ export interface ComparePoint {
   readonly backend: BackendName;
   readonly vms: number;
   readonly frameBytes: number;
+  /** The run's whole parameters: `runOnce(params)` gives `result` again. */
+  readonly params: RunParams;
   readonly result: RunResult;
 }
 
@@ -94,7 +96,7 @@ export function runCompare(sc: Scenario, o: CompareOptions = {}): CompareReport 
   const points: ComparePoint[] = [];
   todo.forEach((t, i) => {
     const result = runOnce(t.params, o.runOptions?.(t.series.name, t.vms, t.frameBytes, t.series.backend) ?? {});
-    const cp: ComparePoint = { series: t.series.name, backend: t.series.backend, vms: t.vms, frameBytes: t.frameBytes, result };
+    const cp: ComparePoint = { series: t.series.name, backend: t.series.backend, vms: t.vms, frameBytes: t.frameBytes, params: t.params, result };
     points.push(cp);
     o.onPoint?.(i + 1, todo.length, cp);
   });

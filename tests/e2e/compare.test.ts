@@ -7,6 +7,8 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { RunParams } from "../../sim/params.js";
+import { runOnce, type RunResult } from "../../sim/run.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const CMD = join(ROOT, "src/cli/commands/compare.ts");
@@ -51,16 +53,21 @@ describe("pciov compare", () => {
     }
   });
 
-  it("--json gives every point's results; the same seed gives the same document", () => {
-    const args = ["--backends", "sriov", "--vms", "2", "--seed", "9", "--json"];
+  it("--json gives every point's parameters and results; the same seed gives the same document; a point's parameters reproduce it", () => {
+    const args = ["--backends", "sriov,xen-pv", "--vms", "2", "--seed", "9", "--json"];
     const a = pciovCompare(args);
     const b = pciovCompare(args);
     expect(a.code, a.err).toBe(0);
     expect(a.out).toBe(b.out);
-    const doc = JSON.parse(a.out) as { seed: number; points: Array<{ series: string; vms: number; result: { gbps: number; conservation: { inFlight: number } } }> };
+    const doc = JSON.parse(a.out) as { seed: number; points: Array<{ series: string; vms: number; params: RunParams; result: RunResult }> };
     expect(doc.seed).toBe(9);
-    expect(doc.points).toHaveLength(1);
-    expect(doc.points[0]!.result.conservation.inFlight).toBe(0);
+    expect(doc.points.map((p) => p.series)).toEqual(["sriov", "xen-pv"]);
+    for (const pt of doc.points) {
+      expect(pt.result.conservation.inFlight).toBe(0);
+      expect([pt.params.vms, pt.params.seed, pt.params.backend]).toEqual([2, 9, pt.series]);
+      expect(pt.params.xen.netback).toBe("per-queue");
+      expect(JSON.stringify(runOnce(pt.params))).toBe(JSON.stringify(pt.result));
+    }
   });
 
   it("runs a scenario file with frame sizes from the command line, and writes captures tshark reads", () => {
