@@ -125,6 +125,7 @@ export const TABLE_HEADERS = [
   "p50 µs",
   "p99 µs",
   "dropped",
+  "fairness",
 ] as const;
 
 /** One row per point, in TABLE_HEADERS order. */
@@ -151,6 +152,7 @@ export function tableRows(rep: CompareReport): string[][] {
       f1(r.latencyUs.p50),
       f1(r.latencyUs.p99),
       String(dropped),
+      f2(r.perVm.jain),
     ];
   });
 }

@@ -43,6 +43,12 @@ export interface RunResult {
   readonly mpps: number;
   /** Transport payload rate. */
   readonly goodputGbps: number;
+  /**
+   * How the data rate is shared: each VM's Gb/s (as `gbps`, the frames at the VM's guest end: those
+   * it received, and those it sent that reached the peer) and Jain's fairness index over the VMs
+   * (1: all equal; 1/vms: one VM got everything).
+   */
+  readonly perVm: { readonly gbps: readonly number[]; readonly jain: number };
   readonly latencyUs: { readonly p50: number; readonly p99: number; readonly mean: number; readonly samples: number };
   readonly cpu: Readonly<Record<CoreClass, ClassCpu>>;
   /** VM exits per second by reason, summed over the VMs (Dom0's hypercalls apart). */
@@ -199,6 +205,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     vhost: makeCores(engine, "vhost", p.host.vhostCores),
   };
   const window = new WindowStats();
+  window.setVms(p.vms);
   const warm = p.warmupUs * 1000;
   const stopAt = warm + p.measureUs * 1000;
   window.start = warm;
@@ -336,6 +343,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     gbps: ((window.bytes + 4 * window.frames) * 8) / dur,
     mpps: (window.frames * 1e3) / dur,
     goodputGbps: (window.payloadBytes * 8) / dur,
+    perVm: { gbps: Array.from(window.perVmBytes, (b) => (b * 8) / dur), jain: window.jain },
     latencyUs: { p50: lat.quantile(0.5) / 1000, p99: lat.quantile(0.99) / 1000, mean: lat.mean / 1000, samples: lat.total },
     cpu,
     exitsPerSec,

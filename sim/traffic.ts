@@ -401,7 +401,7 @@ export class VmApp implements GuestApp {
     env.ledger.deliver(len);
     if (!parse(buf, len)) {
       this.lastCostNs = env.stackRxNs;
-      env.window.deliver(atNs + this.lastCostNs, len, 0, -1);
+      env.window.deliver(atNs + this.lastCostNs, len, 0, -1, this.vm);
       return;
     }
     const copy = P.payLen * env.copyNsPerByte;
@@ -410,14 +410,14 @@ export class VmApp implements GuestApp {
         // a pure ACK for our sender
         this.lastCostNs = env.pureAckNs;
         const at = atNs + this.lastCostNs;
-        env.window.deliver(at, len, 0, -1, true);
+        env.window.deliver(at, len, 0, -1, this.vm, true);
         if (this.tcpOut !== undefined && P.dstPort === BASE_PORT + this.vm) this.tcpOut.s.onAck(P.tcpAck, at, P.sack);
         return;
       }
       this.lastCostNs = env.stackRxNs + copy;
       // goodput: the stream's bytes that arrived for the first time (a retransmission of held data adds none)
       const fresh = this.tcpIn !== undefined ? this.tcpIn.r.onData(P.tcpSeq, P.payLen, (P.tcpFlags & F_PSH) !== 0, atNs + this.lastCostNs) : P.payLen;
-      env.window.deliver(atNs + this.lastCostNs, len, fresh, bornOfData(env.born, this.pcapRxFlow));
+      env.window.deliver(atNs + this.lastCostNs, len, fresh, bornOfData(env.born, this.pcapRxFlow), this.vm);
       return;
     }
     this.lastCostNs = env.stackRxNs + copy;
@@ -429,15 +429,15 @@ export class VmApp implements GuestApp {
       r.qFlow[q] = P.tagFlow;
       r.qSeq[q] = P.tagSeq;
       if (r.pending < r.qFlow.length) r.pending++;
-      env.window.deliver(at, len, P.payLen, -1);
+      env.window.deliver(at, len, P.payLen, -1, this.vm);
       return;
     }
     if (this.rrClient !== undefined && P.srcPort === DATA_PORT && P.tagged && P.tagFlow === this.rrClient.flow) {
-      env.window.deliver(at, len, P.payLen, env.born.bornOf(P.tagFlow, P.tagSeq));
+      env.window.deliver(at, len, P.payLen, env.born.bornOf(P.tagFlow, P.tagSeq), this.vm);
       this.rrClient.outstanding = false;
       return;
     }
-    env.window.deliver(at, len, P.payLen, bornOfData(env.born, this.pcapRxFlow));
+    env.window.deliver(at, len, P.payLen, bornOfData(env.born, this.pcapRxFlow), this.vm);
   }
 }
 
@@ -592,14 +592,14 @@ export class WorldPeer implements WirePeer {
     this.received++;
     env.ledger.deliver(len);
     if (!parse(buf, len)) {
-      env.window.deliver(now, len, 0, -1);
+      env.window.deliver(now, len, 0, -1, -1);
       pool.release(slot);
       return;
     }
     const vm = vmOfIp(P.srcIp);
     if (P.proto === PROTO_TCP) {
       if (P.payLen === 0) {
-        env.window.deliver(now, len, 0, -1, true);
+        env.window.deliver(now, len, 0, -1, vm, true);
         if (this.tcpOut !== undefined && vm >= 0 && vm < this.tcpOut.length) {
           this.tcpOut[vm]!.s.onAck(P.tcpAck, now, P.sack);
           this.pumpTcp(vm);
@@ -607,7 +607,7 @@ export class WorldPeer implements WirePeer {
       } else {
         const r = this.tcpIn?.[vm];
         const fresh = r !== undefined ? r.r.onData(P.tcpSeq, P.payLen, (P.tcpFlags & F_PSH) !== 0, now) : P.payLen;
-        env.window.deliver(now, len, fresh, bornOfData(env.born, this.pcapFlowOf(vm)));
+        env.window.deliver(now, len, fresh, bornOfData(env.born, this.pcapFlowOf(vm)), vm);
         if (r !== undefined) {
           if (r.r.ackPending) {
             this.send(ackFrame(r, this.ipId++).copyTo(this.scratch));
@@ -615,16 +615,16 @@ export class WorldPeer implements WirePeer {
         }
       }
     } else if (P.proto === PROTO_UDP && P.srcPort === DATA_PORT && this.rrClients !== undefined && vm >= 0 && P.tagged) {
-      env.window.deliver(now, len, P.payLen, env.born.bornOf(P.tagFlow, P.tagSeq));
+      env.window.deliver(now, len, P.payLen, env.born.bornOf(P.tagFlow, P.tagSeq), vm);
       this.sendRequest(vm);
     } else if (P.proto === PROTO_UDP && P.dstPort === DATA_PORT && this.rrServer !== undefined && vm >= 0 && P.tagged) {
-      env.window.deliver(now, len, P.payLen, -1);
+      env.window.deliver(now, len, P.payLen, -1, vm);
       const resp = this.rrServer[vm]!;
       resp.setTag(P.tagFlow, P.tagSeq);
       resp.setIpId(this.ipId++);
       this.send(resp.copyTo(this.scratch));
     } else {
-      env.window.deliver(now, len, P.payLen, bornOfData(env.born, this.pcapFlowOf(vm)));
+      env.window.deliver(now, len, P.payLen, bornOfData(env.born, this.pcapFlowOf(vm)), vm);
     }
     pool.release(slot);
   }

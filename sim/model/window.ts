@@ -20,7 +20,14 @@ export class WindowStats {
   payloadBytes = 0;
   /** Pure TCP ACKs delivered. */
   acks = 0;
+  /** Bytes of data frames (with the 4-byte FCS) per VM: the VM at the guest end of each frame. */
+  perVmBytes = new Float64Array(0);
   readonly latency = new LatencyHistogram();
+
+  /** Count per VM for `n` VMs. */
+  setVms(n: number): void {
+    this.perVmBytes = new Float64Array(n);
+  }
 
   inWindow(t: number): boolean {
     return t >= this.start && t < this.end;
@@ -28,9 +35,11 @@ export class WindowStats {
 
   /**
    * A frame reached its sink at `t`; `bornNs` < 0 when the frame carries no timestamp tag (or its
-   * latency is not one the run reports); `ack` for a pure TCP ACK.
+   * latency is not one the run reports); `vm` is the VM at the guest end of the frame (the guest that
+   * received it, or the guest that sent a frame the peer received), −1 when none is known; `ack`
+   * for a pure TCP ACK.
    */
-  deliver(t: number, frameLen: number, payloadLen: number, bornNs: number, ack = false): void {
+  deliver(t: number, frameLen: number, payloadLen: number, bornNs: number, vm: number, ack = false): void {
     if (t < this.start || t >= this.end) return;
     if (ack) {
       this.acks++;
@@ -39,10 +48,26 @@ export class WindowStats {
     this.frames++;
     this.bytes += frameLen;
     this.payloadBytes += payloadLen;
+    if (vm >= 0 && vm < this.perVmBytes.length) this.perVmBytes[vm]! += frameLen + 4;
     if (bornNs >= 0) this.latency.record(t - bornNs);
   }
 
   get durationNs(): number {
     return this.end - this.start;
+  }
+
+  /**
+   * Jain's fairness index of the VMs' data rates, (Σx)² / (n·Σx²): 1 when every VM got the same, 1/n
+   * when one VM got everything; 1 when none got anything.
+   */
+  get jain(): number {
+    const x = this.perVmBytes;
+    let sum = 0;
+    let sq = 0;
+    for (let i = 0; i < x.length; i++) {
+      sum += x[i]!;
+      sq += x[i]! * x[i]!;
+    }
+    return sq === 0 ? 1 : (sum * sum) / (x.length * sq);
   }
 }
