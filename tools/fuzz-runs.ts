@@ -14,6 +14,7 @@
  *  - a passthrough VF with posted interrupts, a static mapping and spinning vCPUs takes no VM exit;
  *  - UDP and pcap replays: every data frame delivered in the window has its latency (UDP frames carry
  *    a tag, a replayed capture's frames their sequence number in the IPv4 ID);
+ *  - every data frame delivered in the window is put to a VM: the VMs' rates add up to the run's;
  *  - no error but refused parameters (EINVAL/ERANGE: e.g. a fractional bit count); a livelock is
  *    an ELOOP error, so it is found rather than hung.
  * The first failure is shrunk by fast-check and printed with its parameters (exit 1); `--json` prints
@@ -189,6 +190,8 @@ try {
       const frames = Math.round(r.mpps * r.windowUs);
       if ((d.kind === "udp" || d.kind === "pcap") && r.latencyUs.samples !== frames)
         throw new Error(`${r.latencyUs.samples} of the ${frames} data frames delivered in the window were timed`);
+      const perVm = r.perVm.gbps.reduce((x, y) => x + y, 0);
+      if (Math.abs(perVm - r.gbps) > 1e-9 * r.gbps) throw new Error(`the VMs' rates add up to ${perVm} Gb/s, the run's is ${r.gbps}`);
     }),
     { numRuns: a.runs, seed: a.seed },
   );
