@@ -12,6 +12,9 @@
  * Frames the NIC sends to the wire leave the MAC when their descriptor and data reads are done
  * (two dependent DMA read round trips after the link has carried them), in order, and then occupy
  * the wire for their exact serialisation time (preamble, SFD, FCS, inter-frame gap: sim/wire.ts).
+ * The transmit path holds a packet buffer's worth (NIC_TX_BUFFER_BYTES): a tail write while it is
+ * fuller waits, and when it has drained to half, the waiting queues are served round robin, a few
+ * descriptors each per round (`onRelease`), as the NIC's descriptor fetch arbiter does.
  *
  * Interrupt moderation (EITR) is the NIC's own; the NIC releases throttled vectors in `poll(now)`.
  * After every access the platform asks the NIC when it next has such work (`takeNewWakeNs`: the end
@@ -29,6 +32,7 @@ import type { InterruptTarget } from "../../src/hypervisor-glue/iommu/intremap.j
 import { PAGE_2M, PAGE_4K } from "../../src/hypervisor-glue/iommu/defs.js";
 import type { DmaTranslator, MsiSink } from "../../src/pcie/dma.js";
 import { Nic } from "../../src/nic/nic.js";
+import { RDLEN_MASK } from "../../src/nic/regs.js";
 import type { MmioHandler } from "../../src/pcie/function.js";
 import type { Engine, HandlerId } from "../engine/engine.js";
 import type { EventHandle } from "../engine/queue.js";
@@ -65,6 +69,16 @@ export const NIC_TX_BUFFER_BYTES = 160 * 1024;
 const MMIO64 = HOST_MAP.mmio64Base;
 const FCS = ETH_FCS_BYTES;
 const wireBytesOf = wireBytes;
+
+/**
+ * Descriptors a waiting transmit queue is given per round when the NIC's transmit path frees up: the
+ * descriptor fetch arbiter serves the queues that have work round robin, a few descriptors each
+ * (the 82599 fetches descriptors in bursts of up to 8 per request; PTHRESH/HTHRESH), so a queue
+ * cannot fill the packet buffer with its whole ring while others wait.
+ */
+const TX_ARB_DESCRIPTORS = 8;
+/** TDLEN(q) lies this far below TDT(q) in both queue register blocks. */
+const TDT_TO_TDLEN = 0x10;
 
 /** 1 at the offsets (in a function's BAR window) of the TDT registers of queues 0..15, E1000_TDT(q). */
 const IS_TDT = new Uint8Array(FN_BAR_WINDOW);
@@ -335,20 +349,46 @@ export class Platform implements HostMmio, MsiSink {
     return this.txBusyUntil() - this.txFifoNs / 2;
   }
 
+  /**
+   * The transmit path has room again: the held queues are served round robin, up to
+   * TX_ARB_DESCRIPTORS descriptors each per round (the NIC is given a tail that far ahead of the one
+   * it has), for as long as the path stays within half its buffer of idle; the rest waits for the
+   * next release. A queue whose ring is not set up gets its tail at once (the NIC judges it).
+   */
   private onRelease(): void {
-    const at = this.releaseAtNs();
+    let at = this.releaseAtNs();
     if (at > this.engine.now) {
       this.engine.scheduleAt(at, this.hRelease);
       return;
     }
     this.releaseArmed = false;
     while (this.heldFn.length > 0) {
+      at = this.releaseAtNs();
+      if (at > this.engine.now) {
+        this.releaseArmed = true;
+        this.engine.scheduleAt(at, this.hRelease);
+        return;
+      }
       const fn = this.heldFn.shift()!;
       const off = this.heldOff.shift()!;
       const v = this.heldVal.shift()!;
+      const h = this.fnHandlers[fn]!;
+      const count = (h.mmioRead(0, off - TDT_TO_TDLEN, 4) & RDLEN_MASK) >>> 4;
+      const cur = h.mmioRead(0, off, 4);
+      let tail = v;
+      if (count > 0 && cur < count && v < count) {
+        const ahead = (v - cur + count) % count;
+        if (ahead > TX_ARB_DESCRIPTORS) tail = (cur + TX_ARB_DESCRIPTORS) % count;
+      }
       this.begin();
-      this.fnHandlers[fn]!.mmioWrite(0, off, 4, v);
+      h.mmioWrite(0, off, 4, tail);
       this.end();
+      if (tail !== v) {
+        // behind the other held queues for the next round
+        this.heldFn.push(fn);
+        this.heldOff.push(off);
+        this.heldVal.push(v);
+      }
     }
   }
 

@@ -53,6 +53,17 @@ describe("per-VM rates and Jain's index", () => {
       }
   });
 
+  it("SR-IOV: VFs sending more than the wire takes share it evenly (the NIC's transmit arbiter serves waiting queues round robin)", () => {
+    // 4 and 8 VMs on 4 guest cores (small()), each able to send more than its share of the 10 GbE wire
+    for (const vms of [4, 8])
+      for (const frameBytes of [512, 1518]) {
+        const r = runOnce(small({ backend: "sriov", kind: "udp", direction: "tx", vms, frameBytes, measureUs: 2000 }));
+        expect(r.wire.outUtilisation, `${vms} VMs, ${frameBytes} B`).toBeGreaterThan(0.99);
+        const mean = r.gbps / vms;
+        for (const g of r.perVm.gbps) expect(Math.abs(g - mean) / mean, `${vms} VMs, ${frameBytes} B: ${r.perVm.gbps.map((x) => x.toFixed(2)).join(" ")}`).toBeLessThan(0.05);
+      }
+  });
+
   it("Xen PV, netback the bottleneck: VIFs sharing a Dom0 core share it, a VIF alone gets twice as much; one TX tasklet serves all alike", () => {
     // 3 VMs sending as fast as they can, 2 Dom0 cores: VIFs 0 and 2 are served on core 0, VIF 1 on core 1
     const run = (netback: "per-queue" | "per-cpu" | "tasklet") =>
