@@ -13,8 +13,9 @@
  * (two dependent DMA read round trips after the link has carried them), in order, and then occupy
  * the wire for their exact serialisation time (preamble, SFD, FCS, inter-frame gap: sim/wire.ts).
  * The transmit path holds a packet buffer's worth (NIC_TX_BUFFER_BYTES): a tail write while it is
- * fuller waits, and when it has drained to half, the waiting queues are served round robin, a few
- * descriptors each per round (`onRelease`), as the NIC's descriptor fetch arbiter does.
+ * fuller, or while other queues wait, waits; when the path has drained to half, the waiting queues
+ * are served round robin, a few descriptors each per round (`onRelease`), as the NIC's descriptor
+ * fetch arbiter does, so no queue is served whole while others wait.
  *
  * Interrupt moderation (EITR) is the NIC's own; the NIC releases throttled vectors in `poll(now)`.
  * After every access the platform asks the NIC when it next has such work (`takeNewWakeNs`: the end
@@ -288,8 +289,9 @@ export class Platform implements HostMmio, MsiSink {
     const off = (addr - MMIO64) % FN_BAR_WINDOW;
     if (IS_TDT[off] === 1) {
       const fn = Math.floor((addr - MMIO64) / FN_BAR_WINDOW);
-      // a tail write waits while the transmit path is full, and behind an earlier held one of its queue
-      if (this.txBacklogNs() > this.txFifoNs || this.heldIndex(fn, off) >= 0) {
+      // a tail write waits while the transmit path is full, or while other queues wait for it (it
+      // joins them in the arbiter's round robin)
+      if (this.heldFn.length > 0 || this.txBacklogNs() > this.txFifoNs) {
         this.holdDoorbell(fn, off, value);
         return;
       }

@@ -12,8 +12,8 @@
  * Exact (no tolerance):
  *  - saturating VF and e1000 guest senders, UDP and TCP: each frame pays its own costs and no batch
  *    grows when a stage slows down (1–4 VMs here; over a sweep of 1–8 VMs, 64/256/1518 B and every
- *    time/per-byte cost ×1.5/×2/×3, two points in 4,160 break it, both VF senders at 8 VMs with the
- *    IOTLB miss raised — UDP 64 B ×3: +2 frames, TCP ×2: +1 — each 0.5 µs ahead);
+ *    time/per-byte cost ×1.5/×2/×3, one point in 4,160 breaks it: VF TCP senders at 8 VMs with the
+ *    IOTLB miss ×2, +1 frame, 0.5 µs ahead);
  *  - every backend, TX and RX, with the offered load held equal below capacity;
  *  - a faster wire or a wider PCIe link for saturating VF and e1000 senders (UDP and TCP) and Xen PV
  *    senders (UDP) (2 VMs here; in the sweep one point breaks it: e1000 TCP, 8 VMs, wire 10 → 40
