@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { runOnce } from "../../../sim/run.js";
-import { ALL_BACKENDS, small } from "./helpers.js";
+import { ALL_BACKENDS, anySmallRun, small } from "./helpers.js";
 
 /** offered = delivered + dropped (every drop with a reason), nothing left in flight after the drain. */
 function conserved(r: ReturnType<typeof runOnce>): void {
@@ -27,17 +27,9 @@ describe("conservation: every frame offered is delivered or dropped with a reaso
 
   it("holds for random backends, kinds, directions, sizes and loads", () => {
     fc.assert(
-      fc.property(
-        fc.constantFrom(...ALL_BACKENDS),
-        fc.constantFrom("udp" as const, "tcp" as const, "rr" as const),
-        fc.constantFrom("tx" as const, "rx" as const, "g2g" as const),
-        fc.integer({ min: 2, max: 4 }),
-        fc.integer({ min: 64, max: 9018 }),
-        fc.constantFrom(0, 200, 3000),
-        (backend, kind, direction, vms, frameBytes, rateMbps) => {
-          conserved(runOnce(small({ backend, kind, direction, vms, frameBytes, rateMbps, measureUs: 200 })));
-        },
-      ),
+      fc.property(anySmallRun({ min: 2, max: 4 }, 200), (p) => {
+        conserved(runOnce(p));
+      }),
       { numRuns: 14, seed: 7 },
     );
   });

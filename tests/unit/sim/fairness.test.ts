@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { WindowStats } from "../../../sim/model/window.js";
 import { DEFAULT_RUN } from "../../../sim/params.js";
 import { runOnce } from "../../../sim/run.js";
-import { ALL_BACKENDS, small } from "./helpers.js";
+import { ALL_BACKENDS, anySmallRun, small } from "./helpers.js";
 
 describe("per-VM rates and Jain's index", () => {
   it("Jain's index is 1 for equal shares, 1/n when one VM has everything, and (Σx)²/(nΣx²) between", () => {
@@ -25,23 +25,16 @@ describe("per-VM rates and Jain's index", () => {
     expect(w.frames).toBe(6);
   });
 
-  it("the VMs' rates add up to the run's rate, every backend, kind and direction", () => {
+  it("the VMs' rates add up to the run's rate, every backend, kind, direction, size and load", () => {
     fc.assert(
-      fc.property(
-        fc.constantFrom(...ALL_BACKENDS),
-        fc.constantFrom("udp" as const, "tcp" as const, "rr" as const),
-        fc.constantFrom("tx" as const, "rx" as const, "g2g" as const),
-        fc.integer({ min: 2, max: 5 }),
-        fc.constantFrom(64, 1518),
-        (backend, kind, direction, vms, frameBytes) => {
-          const r = runOnce(small({ backend, kind, direction, vms, frameBytes, measureUs: 300 }));
-          expect(r.perVm.gbps).toHaveLength(vms);
-          const sum = r.perVm.gbps.reduce((a, b) => a + b, 0);
-          expect(Math.abs(sum - r.gbps)).toBeLessThanOrEqual(1e-9 * r.gbps);
-          expect(r.perVm.jain).toBeGreaterThanOrEqual(1 / vms - 1e-12);
-          expect(r.perVm.jain).toBeLessThanOrEqual(1 + 1e-12);
-        },
-      ),
+      fc.property(anySmallRun({ min: 2, max: 5 }, 300), (p) => {
+        const r = runOnce(p);
+        expect(r.perVm.gbps).toHaveLength(p.vms);
+        const sum = r.perVm.gbps.reduce((a, b) => a + b, 0);
+        expect(Math.abs(sum - r.gbps)).toBeLessThanOrEqual(1e-9 * r.gbps);
+        expect(r.perVm.jain).toBeGreaterThanOrEqual(1 / p.vms - 1e-12);
+        expect(r.perVm.jain).toBeLessThanOrEqual(1 + 1e-12);
+      }),
       { numRuns: 16, seed: 3 },
     );
   });
