@@ -73,9 +73,10 @@ const wireBytesOf = wireBytes;
 
 /**
  * Descriptors a waiting transmit queue is given per round when the NIC's transmit path frees up: the
- * descriptor fetch arbiter serves the queues that have work round robin, a few descriptors each
- * (the 82599 fetches descriptors in bursts of up to 8 per request; PTHRESH/HTHRESH), so a queue
- * cannot fill the packet buffer with its whole ring while others wait.
+ * descriptor fetch arbiter serves the queues that have work round robin, a few descriptors each (a
+ * fetch reads whole cache lines of 16-byte descriptors, as far as the queue's PTHRESH/HTHRESH allow),
+ * so a queue cannot fill the packet buffer with its whole ring while others wait. 8 (two cache
+ * lines) is an assumption [A]; no datasheet figure for the arbitration quantum was at hand.
  */
 const TX_ARB_DESCRIPTORS = 8;
 /** TDLEN(q) lies this far below TDT(q) in both queue register blocks. */
