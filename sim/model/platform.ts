@@ -359,14 +359,9 @@ export class Platform implements HostMmio, MsiSink {
    * next release. A queue whose ring is not set up gets its tail at once (the NIC judges it).
    */
   private onRelease(): void {
-    let at = this.releaseAtNs();
-    if (at > this.engine.now) {
-      this.engine.scheduleAt(at, this.hRelease);
-      return;
-    }
     this.releaseArmed = false;
     while (this.heldFn.length > 0) {
-      at = this.releaseAtNs();
+      const at = this.releaseAtNs();
       if (at > this.engine.now) {
         this.releaseArmed = true;
         this.engine.scheduleAt(at, this.hRelease);
