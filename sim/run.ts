@@ -68,12 +68,13 @@ export interface RunResult {
     readonly dropped: Readonly<Record<string, number>>;
     readonly inFlight: number;
   };
-  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpSpuriousTimeouts, tcpOutOfOrder, tcpDuplicates). */
+  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpSpuriousTimeouts, tcpOutOfOrder, tcpDuplicates; with host.guestGro the guests' GRO aggregates and the segments in them, groAggregates and groSegments). */
   readonly counters: Readonly<Record<string, number>>;
   /**
    * Events inside the window: the backend's counters, and the guests' NAPI polls (`guestPolls`)
    * and interrupts/upcalls (`guestInterrupts`), the NIC's MSI messages (`msis`), the VMs' exits
-   * (`exits`) and Dom0's hypercalls (`dom0Hypercalls`).
+   * (`exits`), Dom0's hypercalls (`dom0Hypercalls`) and the pure TCP ACKs that reached their sink
+   * (`tcpAcks`).
    */
   readonly countersInWindow: Readonly<Record<string, number>>;
   /** Simulated events dispatched (for the benchmark: simulated work per wall second). */
@@ -223,6 +224,8 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     stackRxNs: t.guestStackRxPerPacket,
     pureAckNs: t.tcpPureAckPerPacket,
     copyNsPerByte,
+    gro: p.host.guestGro,
+    groNs: t.groPerSegment,
     wireDstMac: vmMac,
     toHost: (slot) => platform.toHost(slot),
     wireInFreeAt: () => platform.wireInFreeAt,
@@ -331,6 +334,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
   countersInWindow.msis = s1.msis - s0.msis;
   countersInWindow.exits = exitsInWindow;
   countersInWindow.dom0Hypercalls = s1.dom0Hypercalls - s0.dom0Hypercalls;
+  countersInWindow.tcpAcks = window.acks;
   const hits = s1.iotlbHits - s0.iotlbHits;
   const misses = s1.iotlbMisses - s0.iotlbMisses;
   opts.workers?.(workers.all);

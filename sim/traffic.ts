@@ -123,6 +123,13 @@ export interface TrafficEnv {
   readonly stackRxNs: number;
   readonly pureAckNs: number;
   readonly copyNsPerByte: number;
+  /**
+   * The guests' GRO (host.guestGro): a NAPI poll merges a TCP stream's consecutive segments into one
+   * aggregate that crosses the stack once (`groNs` per merged segment, the stack's per-packet work
+   * once per aggregate); off: every segment crosses the stack.
+   */
+  readonly gro: boolean;
+  readonly groNs: number;
   /** Destination MAC the peer uses for frames to VM i (its own MAC, or the host's as next hop). */
   readonly wireDstMac: (vm: number) => number;
   /** Put the frame built in pool slot `slot` on the wire towards the host now. */
@@ -262,9 +269,31 @@ function ackFrame(t: TcpIn, ipId: number): Template {
   return tpl;
 }
 
+/** Largest GRO aggregate: its IP length (headers of the first segment and every payload) stays below 64 KiB. */
+export const GRO_MAX_IP_LEN = 65536;
+/** Segments an aggregate can hold (64 KiB of the smallest MSS, 536 B, is 123). */
+const GRO_MAX_SEGS = 128;
+
 /** One guest's application. */
 export class VmApp implements GuestApp {
   lastCostNs = 0;
+  /**
+   * The GRO aggregate being built (guestGro): its segments' frame lengths, payloads and birth times,
+   * delivered together when it is flushed; its first sequence number (32-bit), the next one it
+   * takes, its payload bytes, its IP length, and PSH seen.
+   */
+  private readonly groLen = new Int32Array(GRO_MAX_SEGS);
+  private readonly groPay = new Int32Array(GRO_MAX_SEGS);
+  private readonly groBorn = new Float64Array(GRO_MAX_SEGS);
+  private groN = 0;
+  private groSeq = 0;
+  private groNext = 0;
+  private groBytes = 0;
+  private groIpLen = 0;
+  private groPsh = false;
+  /** GRO aggregates flushed, and segments merged into them. */
+  groFlushes = 0;
+  groSegments = 0;
   // roles
   udp: { tpl: Template; flow: number; pace: Pacer; port: number; flows: number; k: number } | undefined;
   tcpOut: { s: TcpSender; tpl: Template; flow: number } | undefined;
@@ -414,6 +443,10 @@ export class VmApp implements GuestApp {
         if (this.tcpOut !== undefined && P.dstPort === BASE_PORT + this.vm) this.tcpOut.s.onAck(P.tcpAck, at, P.sack);
         return;
       }
+      if (env.gro && this.tcpIn !== undefined) {
+        this.lastCostNs = this.groReceive(len, copy, atNs);
+        return;
+      }
       this.lastCostNs = env.stackRxNs + copy;
       // goodput: the stream's bytes that arrived for the first time (a retransmission of held data adds none)
       const fresh = this.tcpIn !== undefined ? this.tcpIn.r.onData(P.tcpSeq, P.payLen, (P.tcpFlags & F_PSH) !== 0, atNs + this.lastCostNs) : P.payLen;
@@ -438,6 +471,66 @@ export class VmApp implements GuestApp {
       return;
     }
     env.window.deliver(at, len, P.payLen, bornOfData(env.born, this.pcapRxFlow), this.vm);
+  }
+
+  /**
+   * napi_gro_receive for the parsed TCP data segment of this VM's stream, starting at `atNs`: a
+   * segment that does not continue the held aggregate (another sequence number, or past 64 KiB)
+   * flushes it first; the segment joins (or starts) the aggregate; PSH flushes it with the segment
+   * in it, as Linux's tcp_gro_receive does. Returns the CPU time of all that.
+   */
+  private groReceive(len: number, copy: number, atNs: number): number {
+    const env = this.env;
+    let cost = 0;
+    if (this.groN > 0 && (P.tcpSeq !== this.groNext || this.groIpLen + P.payLen >= GRO_MAX_IP_LEN || this.groN === GRO_MAX_SEGS)) cost += this.groFlush(atNs);
+    if (this.groN === 0) {
+      this.groSeq = P.tcpSeq;
+      this.groBytes = 0;
+      this.groIpLen = len - 14 - P.payLen; // IP and TCP headers of the first segment
+      this.groPsh = false;
+    }
+    const k = this.groN++;
+    this.groLen[k] = len;
+    this.groPay[k] = P.payLen;
+    this.groBorn[k] = bornOfData(env.born, this.pcapRxFlow);
+    this.groBytes += P.payLen;
+    this.groIpLen += P.payLen;
+    this.groNext = (P.tcpSeq + P.payLen) % 2 ** 32;
+    this.groSegments++;
+    cost += env.groNs + copy;
+    if ((P.tcpFlags & F_PSH) !== 0) {
+      this.groPsh = true;
+      cost += this.groFlush(atNs + cost);
+    }
+    return cost;
+  }
+
+  /**
+   * The held aggregate crosses the stack as one packet from `atNs`: one ACK decision for all its
+   * segments (an aggregate of two or more full segments is ACKed at once, as Linux's
+   * __tcp_ack_snd_check does), and its frames reach the application when that work is done.
+   * Returns the CPU time (0 when nothing is held).
+   */
+  private groFlush(atNs: number): number {
+    const n = this.groN;
+    if (n === 0) return 0;
+    const env = this.env;
+    const at = atNs + env.stackRxNs;
+    let fresh = this.tcpIn!.r.onData(this.groSeq, this.groBytes, this.groPsh, at, n);
+    // goodput: the bytes new to the stream, credited to the aggregate's segments in order
+    for (let i = 0; i < n; i++) {
+      const f = Math.min(fresh, this.groPay[i]!);
+      fresh -= f;
+      env.window.deliver(at, this.groLen[i]!, f, this.groBorn[i]!, this.vm);
+    }
+    this.groN = 0;
+    this.groFlushes++;
+    return env.stackRxNs;
+  }
+
+  /** The NAPI poll ended (napi_gro_flush): the held aggregate goes up now. */
+  flushRx(atNs: number): void {
+    this.lastCostNs = this.groFlush(atNs);
   }
 }
 
@@ -608,11 +701,7 @@ export class WorldPeer implements WirePeer {
         const r = this.tcpIn?.[vm];
         const fresh = r !== undefined ? r.r.onData(P.tcpSeq, P.payLen, (P.tcpFlags & F_PSH) !== 0, now) : P.payLen;
         env.window.deliver(now, len, fresh, bornOfData(env.born, this.pcapFlowOf(vm)), vm);
-        if (r !== undefined) {
-          if (r.r.ackPending) {
-            this.send(ackFrame(r, this.ipId++).copyTo(this.scratch));
-          }
-        }
+        if (r !== undefined) while (r.r.ackPending) this.send(ackFrame(r, this.ipId++).copyTo(this.scratch));
       }
     } else if (P.proto === PROTO_UDP && P.srcPort === DATA_PORT && this.rrClients !== undefined && vm >= 0 && P.tagged) {
       env.window.deliver(now, len, P.payLen, env.born.bornOf(P.tagFlow, P.tagSeq), vm);
@@ -780,6 +869,8 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
         tcpSpuriousTimeouts: sum(senders, (s) => s.spuriousTimeouts),
         tcpOutOfOrder: sum(receivers, (r) => r.outOfOrder),
         tcpDuplicates: sum(receivers, (r) => r.duplicates),
+        // the guests' GRO (host.guestGro): aggregates that crossed their stacks, and the segments in them
+        ...(env.gro ? { groAggregates: sum(apps, (a) => a.groFlushes), groSegments: sum(apps, (a) => a.groSegments) } : {}),
       };
     },
   };

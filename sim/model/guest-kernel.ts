@@ -63,7 +63,12 @@ export interface GuestApp {
    * before it), and it reaches the application `lastCostNs` later.
    */
   consume(buf: Uint8Array, len: number, atNs: number): void;
-  /** CPU time (ns) of the last produce/consume in the stack and the application (copies included). */
+  /**
+   * The NAPI poll ended: what the stack holds from it (a GRO aggregate) goes up now, from `atNs`;
+   * its CPU time is in lastCostNs (0 when nothing was held).
+   */
+  flushRx(atNs: number): void;
+  /** CPU time (ns) of the last produce/consume/flushRx in the stack and the application (copies included). */
   readonly lastCostNs: number;
 }
 
@@ -150,6 +155,9 @@ export class GuestKernel implements WorkerBody, RxConsumer {
       c += this.c.napiPollNs + this.nic.meter.take() + this.exits.take();
       this.rxBase = (this.worker !== undefined ? this.worker.startNs : 0) + c;
       const n = this.nic.poll(NAPI_BUDGET, this);
+      // napi_gro_flush: the frames GRO still holds go up the stack at the poll's end
+      this.app.flushRx(this.rxBase + this.nic.meter.ns + this.exits.pending() + this.rxCost);
+      this.rxCost += this.app.lastCostNs;
       c += this.rxCost;
       // ACKs go out from the softirq, behind the frames that caused them
       while (this.app.wantsSoftirqTx() && this.nic.canXmit()) c += this.send();

@@ -30,7 +30,10 @@
  *  - the receiver ACKs every `ackEvery` in-order segments (delayed ACKs, RFC 1122: at least every
  *    second full segment) and at once for a segment with PSH (set on the segment that fills the
  *    window), for an out-of-order or duplicate segment and for one that fills a hole (RFC 5681
- *    §4.2). It keeps out-of-order data (up to MAX_OOO_RANGES ranges; beyond that a segment is
+ *    §4.2). Each of those ACKs is a frame of its own, numbered when it was decided: a host that
+ *    sends them later (a guest's receive softirq, after its NAPI poll) sends every one, in order,
+ *    not one ACK for the poll (up to ACK_QUEUE wait; more and the newest takes the last one's
+ *    place). It keeps out-of-order data (up to MAX_OOO_RANGES ranges; beyond that a segment is
  *    dropped as a receiver out of buffer would);
  *  - a delayed-ACK timer (`delAckNs`, by default half the RTO floor) ACKs a lone in-order segment;
  *    the run checks the timers on a periodic tick (TICK_DIVISOR ticks per shortest timer period, the
@@ -65,6 +68,8 @@ export const DUP_THRESH = 3;
 export const MAX_BACKOFF = 64;
 /** Out-of-order ranges a receiver keeps. */
 export const MAX_OOO_RANGES = 64;
+/** ACKs a receiver holds for sending (two NAPI polls' worth of every-second-segment ACKs). */
+export const ACK_QUEUE = 64;
 /** SACK blocks an ACK carries: 4 fit in the 40 option bytes, 3 next to timestamps. */
 export const MAX_SACK_BLOCKS = 4;
 export const maxSackBlocks = (timestamps: boolean): number => (timestamps ? 3 : 4);
@@ -399,7 +404,13 @@ export class TcpReceiver {
   /** Next byte expected (rcv_nxt); bytes of the stream received, each counted once. */
   rcvNxt = 0;
   received = 0;
-  ackPending = false;
+  /** ACKs decided and not yet sent: oldest at `ackHead`, each its ACK number and SACK blocks then. */
+  private readonly ackNo = new Float64Array(ACK_QUEUE);
+  private readonly ackSackN = new Uint8Array(ACK_QUEUE);
+  private readonly ackSack = new Float64Array(ACK_QUEUE * 2 * MAX_SACK_BLOCKS);
+  private ackHead = 0;
+  private acks = 0;
+  private readonly snap: SackBlocks = newSackBlocks();
   /** Segments that arrived out of order, or duplicated. */
   outOfOrder = 0;
   duplicates = 0;
@@ -421,10 +432,11 @@ export class TcpReceiver {
   ) {}
 
   /**
-   * A data segment [seq32, seq32 + bytes) arrived at `nowNs`; PSH as flagged. Returns the bytes of
-   * the stream that arrived for the first time.
+   * A data segment [seq32, seq32 + bytes) arrived at `nowNs`; PSH as flagged; `segments` > 1 for a
+   * GRO aggregate of that many segments, which count as many towards the next ACK. Returns the
+   * bytes of the stream that arrived for the first time.
    */
-  onData(seq32: number, bytes: number, psh: boolean, nowNs: number): number {
+  onData(seq32: number, bytes: number, psh: boolean, nowNs: number, segments = 1): number {
     const seq = unwrap32(seq32, this.rcvNxt);
     const end = seq + bytes;
     if (end <= this.rcvNxt) {
@@ -452,7 +464,7 @@ export class TcpReceiver {
     if (hadHoles) this.ackNow();
     else {
       if (this.unacked === 0) this.firstUnackedNs = nowNs;
-      this.unacked++;
+      this.unacked += segments;
       if (this.unacked >= this.ackEvery || psh) this.ackNow();
     }
     return fresh;
@@ -465,11 +477,37 @@ export class TcpReceiver {
     return true;
   }
 
-  /** The ACK number to send now (clears the pending flag); its SACK blocks go into `out`. */
+  /** An ACK is waiting to be sent. */
+  get ackPending(): boolean {
+    return this.acks > 0;
+  }
+  /** ACKs waiting to be sent. */
+  get acksPending(): number {
+    return this.acks;
+  }
+
+  /**
+   * The oldest waiting ACK's number, as sent (32 bits); its SACK blocks go into `out`. With none
+   * waiting, an ACK of the state now.
+   */
   takeAck(out?: SackBlocks): number {
-    this.ackPending = false;
-    if (out !== undefined) this.fillSack(out);
-    return this.rcvNxt % TWO32;
+    if (this.acks === 0) {
+      if (out !== undefined) this.fillSack(out);
+      return this.rcvNxt % TWO32;
+    }
+    const k = this.ackHead;
+    this.ackHead = (k + 1) % ACK_QUEUE;
+    this.acks--;
+    if (out !== undefined) {
+      const n = this.ackSackN[k]!;
+      const b = k * 2 * MAX_SACK_BLOCKS;
+      for (let i = 0; i < n; i++) {
+        out.left[i] = this.ackSack[b + 2 * i]!;
+        out.right[i] = this.ackSack[b + 2 * i + 1]!;
+      }
+      out.n = n;
+    }
+    return this.ackNo[k]! % TWO32;
   }
 
   /** RFC 2018: the block holding the latest segment first, then the others from the highest down. */
@@ -492,9 +530,23 @@ export class TcpReceiver {
     out.n = n;
   }
 
+  /** Decide an ACK of the state now; it waits in the queue until sent (the newest replaced when full). */
   private ackNow(): void {
-    this.ackPending = true;
     this.unacked = 0;
+    let k: number;
+    if (this.acks < ACK_QUEUE) {
+      k = (this.ackHead + this.acks) % ACK_QUEUE;
+      this.acks++;
+    } else k = (this.ackHead + ACK_QUEUE - 1) % ACK_QUEUE;
+    this.ackNo[k] = this.rcvNxt;
+    const sk = this.snap;
+    this.fillSack(sk);
+    this.ackSackN[k] = sk.n;
+    const b = k * 2 * MAX_SACK_BLOCKS;
+    for (let i = 0; i < sk.n; i++) {
+      this.ackSack[b + 2 * i] = sk.left[i]!;
+      this.ackSack[b + 2 * i + 1] = sk.right[i]!;
+    }
   }
 
   /** Bytes of [a, b) already held out of order. */

@@ -35,7 +35,7 @@ class ScriptedNic implements GuestNic {
 
 class ScriptedApp implements GuestApp {
   pending = 0;
-  readonly lastCostNs = 100;
+  lastCostNs = 100;
   wantsTx(): boolean {
     return this.pending > 0;
   }
@@ -44,9 +44,15 @@ class ScriptedApp implements GuestApp {
   }
   produce(out: Uint8Array): number {
     this.pending--;
+    this.lastCostNs = 100;
     return out.length;
   }
-  consume(): void {}
+  consume(): void {
+    this.lastCostNs = 100;
+  }
+  flushRx(): void {
+    this.lastCostNs = 0; // nothing held
+  }
   refused(): void {
     throw new Error("the scripted NIC refused a frame it had room for");
   }

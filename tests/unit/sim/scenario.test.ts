@@ -27,6 +27,7 @@ describe("scenario files", () => {
         "emulated-vs-virtio-vs-vf.yaml",
         "exitless-interrupts.yaml",
         "frame-sizes.yaml",
+        "guest-gro.yaml",
         "halting-vcpus.yaml",
         "iommu-strict-vs-deferred.yaml",
         "iotlb-working-set.yaml",

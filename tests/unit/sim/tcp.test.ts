@@ -275,15 +275,23 @@ describe("bulk TCP model", () => {
     r.onData(10 * MSS, MSS, false, 2000);
     r.onData(12 * MSS, MSS, false, 2000);
     r.onData(8 * MSS, MSS, false, 2000);
+    // three duplicate ACKs, each a frame of its own with the SACK blocks of its moment
+    expect(r.acksPending).toBe(3);
+    const blocks = (): number[][] => Array.from({ length: sk.n }, (_, i) => [sk.left[i]! / MSS, sk.right[i]! / MSS]);
     expect(r.takeAck(sk)).toBe(5 * MSS);
-    expect(sk.n).toBe(3);
-    expect([sk.left[0], sk.right[0]]).toEqual([7 * MSS, 9 * MSS]); // the latest (8) merged with 7
-    expect([sk.left[1], sk.right[1]]).toEqual([12 * MSS, 13 * MSS]);
-    expect([sk.left[2], sk.right[2]]).toEqual([10 * MSS, 11 * MSS]);
-    // the hole filled: ACK at once, up to the next hole
+    expect(blocks()).toEqual([[10, 11], [7, 8]]);
+    expect(r.takeAck(sk)).toBe(5 * MSS);
+    expect(blocks()).toEqual([[12, 13], [10, 11], [7, 8]]);
+    expect(r.takeAck(sk)).toBe(5 * MSS);
+    expect(blocks()).toEqual([[7, 9], [12, 13], [10, 11]]); // the latest (8) merged with 7
+    expect(r.ackPending).toBe(false);
+    // each filled hole: an ACK at once, up to the next hole
     r.onData(5 * MSS, MSS, false, 2000);
     expect(r.ackPending).toBe(true);
     r.onData(6 * MSS, MSS, false, 2000);
+    expect(r.acksPending).toBe(2);
+    expect(r.takeAck(sk)).toBe(6 * MSS);
+    expect(sk.n).toBe(3);
     expect(r.takeAck(sk)).toBe(9 * MSS);
     expect(sk.n).toBe(2);
     expect(r.received).toBe(11 * MSS); // 0–8 in order, 10 and 12 held
@@ -293,7 +301,8 @@ describe("bulk TCP model", () => {
     expect(q.onData(0, 1448, false, 0)).toBe(448);
     expect(q.onData(200, 500, false, 0)).toBe(0);
     expect(q.received).toBe(1448);
-    expect(q.takeAck()).toBe(1448);
+    // a duplicate ACK for the out-of-order piece, the filled hole's ACK, a duplicate for the copy
+    expect([q.takeAck(), q.takeAck(), q.takeAck(), q.acksPending]).toEqual([0, 1448, 1448, 0]);
   });
 
   it("SACK blocks travel in real TCP options: the frame parses back to the same blocks with valid checksums", () => {

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { runOnce } from "../../../sim/run.js";
+import { ALL_BACKENDS, small } from "./helpers.js";
+
+/**
+ * A receiver ACKs every `ackEvery` in-order segments (RFC 1122 delayed ACKs, Linux without GRO),
+ * each ACK a frame of its own: a guest that sends its ACKs after its NAPI poll sends all of them,
+ * not one for the poll. Counted where the ACKs arrive (the peer for a guest receiver, the guest for
+ * a guest sender), against the data frames delivered in the same window.
+ */
+describe("TCP ACK clocking", () => {
+  for (const backend of ALL_BACKENDS)
+    for (const direction of ["rx", "tx"] as const)
+      it(`${backend}, guest ${direction === "rx" ? "receiving" : "sending"}: one ACK per ackEvery segments (2 and 4), without loss`, () => {
+        for (const ackEvery of [2, 4]) {
+          const p = small({ backend, kind: "tcp", direction, frameBytes: 1518, vms: 2, measureUs: 2000 });
+          const r = runOnce({ ...p, traffic: { ...p.traffic, ackEvery } });
+          const frames = Math.round(r.mpps * r.windowUs); // Mpps × µs
+          expect(r.counters.tcpRetransmits).toBe(0);
+          expect(frames).toBeGreaterThan(300);
+          const ratio = r.countersInWindow.tcpAcks! / frames;
+          // window edges and segments with PSH (ACKed at once) move it a little either way
+          expect(ratio).toBeGreaterThan(0.88 / ackEvery);
+          expect(ratio).toBeLessThan(1.12 / ackEvery);
+        }
+      });
+});
+
+/**
+ * host.guestGro: a guest's NAPI poll merges the stream's consecutive segments into aggregates (up to
+ * 64 KiB) that cross its stack once and are ACKed once, in every backend's guest.
+ */
+describe("guest GRO", () => {
+  for (const backend of ALL_BACKENDS)
+    it(`${backend}: aggregates of several segments, one ACK each, the same bytes delivered for less guest CPU per frame`, () => {
+      const base = small({ backend, kind: "tcp", direction: "rx", frameBytes: 1518, vms: 2, measureUs: 2000 });
+      const off = runOnce(base);
+      const on = runOnce({ ...base, host: { ...base.host, guestGro: true } });
+      expect("groAggregates" in off.counters).toBe(false);
+      const aggs = on.counters.groAggregates!;
+      const segs = on.counters.groSegments!;
+      expect(aggs).toBeGreaterThan(0);
+      expect(segs / aggs).toBeGreaterThan(2); // a poll takes several of the stream's frames at once
+      expect(segs / aggs).toBeLessThanOrEqual(Math.floor(65536 / 1448) + 1);
+      const frames = Math.round(on.mpps * on.windowUs);
+      expect(on.counters.tcpRetransmits).toBe(0);
+      // one ACK per aggregate, not one per two segments
+      const ackRatio = on.countersInWindow.tcpAcks! / frames;
+      expect(ackRatio).toBeLessThan(0.5 * 0.6);
+      expect(ackRatio).toBeGreaterThan((0.8 * aggs) / segs / 2);
+      // the stack's per-packet work once per aggregate: less guest CPU per delivered frame
+      const perFrame = (r: typeof on): number => r.cpu.guest.busyCores / r.mpps;
+      expect(perFrame(on)).toBeLessThan(0.85 * perFrame(off));
+      // nothing lost or duplicated by holding frames: what was offered arrived
+      expect(on.conservation.inFlight).toBe(0);
+      expect(on.conservation.delivered).toBe(on.conservation.offered);
+    });
+
+  it("an aggregate stays below 64 KiB of IP length, as Linux's skb_gro_receive", () => {
+    // a 9000-byte MTU: 8948-byte segments, so 64 KiB holds 7 of them; a window of 256 KiB
+    const base = small({ backend: "sriov", kind: "tcp", direction: "rx", frameBytes: 9018, vms: 1, measureUs: 2000, host: { guestGro: true } });
+    const r = runOnce({ ...base, traffic: { ...base.traffic, mtu: 9000, windowBytes: 256 * 1024 } });
+    const segs = r.counters.groSegments!;
+    const aggs = r.counters.groAggregates!;
+    expect(segs / aggs).toBeGreaterThan(2);
+    expect(segs / aggs).toBeLessThanOrEqual(7);
+  });
+});
