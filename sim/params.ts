@@ -38,6 +38,13 @@ export interface HostParams {
    * guests of the 2008–2010 SR-IOV and Xen measurements.
    */
   readonly guestGro: boolean;
+  /**
+   * The guests' kernels run GSO without TSO (ethtool -K tso off gso on): a TCP sender's stack builds
+   * super-segments of up to 64 KiB once, cut into MSS frames just before the driver, which posts
+   * them with one doorbell (xmit_more). Off by default: every segment crosses the stack, a doorbell
+   * each. The devices' own segmentation (TSO) is not modelled.
+   */
+  readonly guestGso: boolean;
 }
 
 export interface SriovParams {
@@ -115,6 +122,7 @@ export const DEFAULT_HOST: HostParams = {
   hostQueues: 4,
   vcpuHalt: false,
   guestGro: false,
+  guestGso: false,
 };
 
 export const DEFAULT_SRIOV: SriovParams = { interrupts: "remapped", iommuPage: "4k", mapping: "static", deferredBatch: 250, bufferStride: 2048 };

@@ -68,7 +68,7 @@ export interface RunResult {
     readonly dropped: Readonly<Record<string, number>>;
     readonly inFlight: number;
   };
-  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpSpuriousTimeouts, tcpOutOfOrder, tcpDuplicates; with host.guestGro the guests' GRO aggregates and the segments in them, groAggregates and groSegments). */
+  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpSpuriousTimeouts, tcpOutOfOrder, tcpDuplicates; with host.guestGro the guests' GRO aggregates and the segments in them, groAggregates and groSegments; with host.guestGso the guests' GSO super-segments and the segments cut from them, gsoSuperSegments and gsoSegments). */
   readonly counters: Readonly<Record<string, number>>;
   /**
    * Events inside the window: the backend's counters, and the guests' NAPI polls (`guestPolls`)
@@ -226,6 +226,8 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     copyNsPerByte,
     gro: p.host.guestGro,
     groNs: t.groPerSegment,
+    gso: p.host.guestGso,
+    gsoNs: t.gsoPerSegment,
     wireDstMac: vmMac,
     toHost: (slot) => platform.toHost(slot),
     wireInFreeAt: () => platform.wireInFreeAt,

@@ -130,6 +130,14 @@ export interface TrafficEnv {
    */
   readonly gro: boolean;
   readonly groNs: number;
+  /**
+   * The guests' GSO without TSO (host.guestGso): a TCP sender's stack builds a super-segment of up
+   * to 64 KiB once (stackTxNs) and it is cut into MSS frames just before the driver (`gsoNs` a
+   * frame), all of them sent in one step with one doorbell (xmit_more); off: every segment crosses
+   * the stack on its own.
+   */
+  readonly gso: boolean;
+  readonly gsoNs: number;
   /** Destination MAC the peer uses for frames to VM i (its own MAC, or the host's as next hop). */
   readonly wireDstMac: (vm: number) => number;
   /** Put the frame built in pool slot `slot` on the wire towards the host now. */
@@ -271,6 +279,8 @@ function ackFrame(t: TcpIn, ipId: number): Template {
 
 /** Largest GRO aggregate: its IP length (headers of the first segment and every payload) stays below 64 KiB. */
 export const GRO_MAX_IP_LEN = 65536;
+/** Largest GSO super-segment (IP length, as GSO_MAX_SIZE): 45 segments of MSS 1448. */
+export const GSO_MAX_BYTES = 65536;
 /** Segments an aggregate can hold (64 KiB of the smallest MSS, 536 B, is 123). */
 const GRO_MAX_SEGS = 128;
 
@@ -294,6 +304,11 @@ export class VmApp implements GuestApp {
   /** GRO aggregates flushed, and segments merged into them. */
   groFlushes = 0;
   groSegments = 0;
+  /** GSO: segments left in the super-segment being sent (0: the next segment starts one). */
+  private gsoLeft = 0;
+  /** GSO super-segments started, and the segments sent from them. */
+  gsoSupers = 0;
+  gsoSegments = 0;
   // roles
   udp: { tpl: Template; flow: number; pace: Pacer; port: number; flows: number; k: number } | undefined;
   tcpOut: { s: TcpSender; tpl: Template; flow: number } | undefined;
@@ -383,7 +398,17 @@ export class VmApp implements GuestApp {
       env.born.stamp(t.tpl, t.flow, now);
       t.tpl.setIpId(this.ipId++);
       len = t.tpl.copyTo(out);
-      this.lastCostNs = env.stackTxNs + t.tpl.payLen * env.copyNsPerByte;
+      if (env.gso) {
+        // the stack's work once per super-segment; each segment cut from it and copied
+        this.gsoSegments++;
+        if (this.gsoLeft === 0) {
+          this.gsoSupers++;
+          this.gsoLeft = Math.max(1, Math.floor((GSO_MAX_BYTES - (len - 14 - t.tpl.payLen)) / t.tpl.payLen));
+          this.lastCostNs = env.stackTxNs;
+        } else this.lastCostNs = 0;
+        this.gsoLeft--;
+        this.lastCostNs += env.gsoNs + t.tpl.payLen * env.copyNsPerByte;
+      } else this.lastCostNs = env.stackTxNs + t.tpl.payLen * env.copyNsPerByte;
     } else if (this.udp !== undefined) {
       const u = this.udp;
       u.pace.sent(now);
@@ -526,6 +551,17 @@ export class VmApp implements GuestApp {
     this.groN = 0;
     this.groFlushes++;
     return env.stackRxNs;
+  }
+
+  /**
+   * GSO: the frame just produced came from a super-segment with segments left that the sender may
+   * send now; the kernel sends them in the same step, one doorbell for all. A super-segment that
+   * stops (window, ring) goes on later without crossing the stack again, as the rest of its skb.
+   */
+  gsoMore(): boolean {
+    if (this.gsoLeft === 0 || this.tcpOut === undefined || this.stopped()) return false;
+    if (this.tcpIn !== undefined && this.tcpIn.r.ackPending) return false;
+    return this.tcpOut.s.canSend();
   }
 
   /** The NAPI poll ended (napi_gro_flush): the held aggregate goes up now. */
@@ -871,6 +907,8 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
         tcpDuplicates: sum(receivers, (r) => r.duplicates),
         // the guests' GRO (host.guestGro): aggregates that crossed their stacks, and the segments in them
         ...(env.gro ? { groAggregates: sum(apps, (a) => a.groFlushes), groSegments: sum(apps, (a) => a.groSegments) } : {}),
+        // the guests' GSO (host.guestGso): super-segments built by their stacks, and the segments cut from them
+        ...(env.gso ? { gsoSuperSegments: sum(apps, (a) => a.gsoSupers), gsoSegments: sum(apps, (a) => a.gsoSegments) } : {}),
       };
     },
   };

@@ -112,6 +112,7 @@ const draw = fc.record({
   hostQueues: fc.integer({ min: 1, max: 4 }),
   vcpuHalt: fc.boolean(),
   guestGro: fc.boolean(),
+  guestGso: fc.boolean(),
   pcieWidth: fc.constantFrom(1 as const, 4 as const, 8 as const, 16 as const),
   interrupts: fc.constantFrom("posted" as const, "remapped" as const),
   iommuPage: fc.constantFrom("4k" as const, "2m" as const),
@@ -136,7 +137,7 @@ function paramsOf(d: Draw): RunParams {
   return {
     ...base,
     costs: Object.fromEntries(Object.entries(d.costs).map(([k, m]) => [k, DEFAULT_COSTS[k as (typeof scalable)[number]].value * m])),
-    host: { ...base.host, guestCores: d.guestCores, hostCores: d.hostCores, vhostCores: d.vhostCores, itr: d.itr, ringEntries: d.ringEntries, iotlbEntries: d.iotlbEntries, hostQueues: d.hostQueues, vcpuHalt: d.vcpuHalt, guestGro: d.guestGro, pcieWidth: d.pcieWidth },
+    host: { ...base.host, guestCores: d.guestCores, hostCores: d.hostCores, vhostCores: d.vhostCores, itr: d.itr, ringEntries: d.ringEntries, iotlbEntries: d.iotlbEntries, hostQueues: d.hostQueues, vcpuHalt: d.vcpuHalt, guestGro: d.guestGro, guestGso: d.guestGso, pcieWidth: d.pcieWidth },
     sriov: { interrupts: d.interrupts, iommuPage: d.iommuPage, mapping: d.mapping, deferredBatch: d.deferredBatch, bufferStride: d.bufferStride },
     xen: { grants: d.grants, queues: d.netback === "per-queue" ? d.queues : 1, netback: d.netback },
     virtio: { eventIdx: d.eventIdx, queueSize: d.queueSize },

@@ -68,6 +68,8 @@ export interface GuestApp {
    * its CPU time is in lastCostNs (0 when nothing was held).
    */
   flushRx(atNs: number): void;
+  /** GSO: the frame just produced has more of its super-segment to send now (same step, one doorbell). */
+  gsoMore(): boolean;
   /** CPU time (ns) of the last produce/consume/flushRx in the stack and the application (copies included). */
   readonly lastCostNs: number;
 }
@@ -171,6 +173,8 @@ export class GuestKernel implements WorkerBody, RxConsumer {
     this.pollRun = 0;
     if (tx && this.nic.canXmit()) {
       c += this.send();
+      // GSO: the rest of the super-segment goes in this step, its doorbell at the step's end (xmit_more)
+      while (this.app.gsoMore() && this.nic.canXmit()) c += this.send();
       return c + this.nic.meter.take() + this.exits.take();
     }
     if (c > 0) return c;

@@ -53,6 +53,9 @@ class ScriptedApp implements GuestApp {
   flushRx(): void {
     this.lastCostNs = 0; // nothing held
   }
+  gsoMore(): boolean {
+    return false;
+  }
   refused(): void {
     throw new Error("the scripted NIC refused a frame it had room for");
   }

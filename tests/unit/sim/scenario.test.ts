@@ -28,6 +28,7 @@ describe("scenario files", () => {
         "exitless-interrupts.yaml",
         "frame-sizes.yaml",
         "guest-gro.yaml",
+        "guest-gso.yaml",
         "halting-vcpus.yaml",
         "iommu-strict-vs-deferred.yaml",
         "iotlb-working-set.yaml",

@@ -2,6 +2,10 @@ import { describe, expect, it } from "vitest";
 import { runOnce } from "../../../sim/run.js";
 import { ALL_BACKENDS, small } from "./helpers.js";
 
+/*
+ * TCP and the guests' offloads: ACK clocking, GRO on receive, GSO on transmit.
+ */
+
 /**
  * A receiver ACKs every `ackEvery` in-order segments (RFC 1122 delayed ACKs, Linux without GRO),
  * each ACK a frame of its own: a guest that sends its ACKs after its NAPI poll sends all of them,
@@ -64,5 +68,43 @@ describe("guest GRO", () => {
     const aggs = r.counters.groAggregates!;
     expect(segs / aggs).toBeGreaterThan(2);
     expect(segs / aggs).toBeLessThanOrEqual(7);
+  });
+});
+
+/**
+ * host.guestGso: a guest's TCP stack builds super-segments of up to 64 KiB once; they are cut into
+ * MSS frames before the driver, which posts a super-segment's frames with one doorbell (xmit_more).
+ */
+describe("guest GSO", () => {
+  for (const backend of ALL_BACKENDS)
+    it(`${backend}: super-segments of several frames, the stack once each, less guest CPU per frame`, () => {
+      const base = small({ backend, kind: "tcp", direction: "tx", frameBytes: 1518, vms: 2, measureUs: 2000 });
+      const off = runOnce(base);
+      const on = runOnce({ ...base, host: { ...base.host, guestGso: true } });
+      expect("gsoSuperSegments" in off.counters).toBe(false);
+      const supers = on.counters.gsoSuperSegments!;
+      const segs = on.counters.gsoSegments!;
+      expect(supers).toBeGreaterThan(0);
+      expect(segs / supers).toBeGreaterThan(2);
+      expect(segs / supers).toBeLessThanOrEqual(Math.floor((65536 - 52) / 1448)); // 45 segments of MSS 1448
+      expect(on.counters.tcpRetransmits).toBe(0);
+      const perFrame = (r: typeof on): number => r.cpu.guest.busyCores / r.mpps;
+      expect(perFrame(on)).toBeLessThan(0.85 * perFrame(off));
+      expect(on.conservation.inFlight).toBe(0);
+      expect(on.conservation.delivered).toBe(on.conservation.offered);
+    });
+
+  it("a super-segment's frames share one doorbell (VF) and one trapped TDT write (e1000)", () => {
+    for (const [backend, key] of [
+      ["sriov", "doorbells"],
+      ["e1000", "exits"],
+    ] as const) {
+      const base = small({ backend, kind: "tcp", direction: "tx", frameBytes: 1518, vms: 1, measureUs: 2000 });
+      const perFrame = (r: ReturnType<typeof runOnce>): number => r.countersInWindow[key]! / (r.mpps * r.windowUs);
+      const off = runOnce(base);
+      const on = runOnce({ ...base, host: { ...base.host, guestGso: true } });
+      expect(perFrame(off)).toBeGreaterThan(0.9); // a doorbell or a TDT trap for every frame
+      expect(perFrame(on)).toBeLessThan(0.5 * perFrame(off));
+    }
   });
 });
