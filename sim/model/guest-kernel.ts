@@ -20,6 +20,26 @@
 import type { Guest } from "../../src/hypervisor-glue/guest.js";
 import { SOFTIRQ_POLLS, type CostMeter, type ExitLedger, type Worker, type WorkerBody } from "./cpu.js";
 
+/**
+ * A driver's transmit marks: the ring position after each transmission of a step, rung one by one
+ * at its end (at most MAX_MARKS; past that the last one moves on, merging transmissions).
+ */
+export class TxMarks {
+  private readonly v = new Float64Array(256);
+  n = 0;
+  push(x: number): void {
+    if (this.n > 0 && this.v[this.n - 1] === x) return; // nothing queued since the last mark
+    if (this.n === this.v.length) this.v[this.n - 1] = x;
+    else this.v[this.n++] = x;
+  }
+  at(i: number): number {
+    return this.v[i]!;
+  }
+  clear(): void {
+    this.n = 0;
+  }
+}
+
 /** Linux's default NAPI weight (NAPI_POLL_WEIGHT). */
 export const NAPI_BUDGET = 64;
 
@@ -36,7 +56,16 @@ export interface GuestNic {
   canXmit(): boolean;
   /** Copy a frame into the TX ring; false when full. */
   xmit(frame: Uint8Array, len: number): boolean;
-  /** Make queued frames visible to the device (doorbell / kick / event channel). */
+  /**
+   * The frames queued since the last mark are one transmission (an skb sent without xmit_more):
+   * flush() rings the device for them on their own.
+   */
+  mark(): void;
+  /**
+   * Make queued frames visible to the device (doorbell / kick / event channel): one ring per mark,
+   * in order (each publishing up to its mark; suppressed where the device asked not to be told),
+   * then one for frames queued after the last mark.
+   */
   flush(): void;
   /** NAPI poll: reclaim TX, hand up to `budget` received frames to `rx`; returns frames received. */
   poll(budget: number, rx: RxConsumer): number;
@@ -162,7 +191,11 @@ export class GuestKernel implements WorkerBody, RxConsumer {
       this.rxCost += this.app.lastCostNs;
       c += this.rxCost;
       // ACKs go out from the softirq, behind the frames that caused them
-      while (this.app.wantsSoftirqTx() && this.nic.canXmit()) c += this.send();
+      // each ACK is sent on its own (tcp_send_ack → dev_queue_xmit, no xmit_more): a doorbell each
+      while (this.app.wantsSoftirqTx() && this.nic.canXmit()) {
+        c += this.send();
+        this.nic.mark();
+      }
       if (n < NAPI_BUDGET) {
         this.napi = false;
         this.pollRun = 0;
@@ -175,6 +208,7 @@ export class GuestKernel implements WorkerBody, RxConsumer {
       c += this.send();
       // GSO: the rest of the super-segment goes in this step, its doorbell at the step's end (xmit_more)
       while (this.app.gsoMore() && this.nic.canXmit()) c += this.send();
+      this.nic.mark();
       return c + this.nic.meter.take() + this.exits.take();
     }
     if (c > 0) return c;

@@ -382,9 +382,12 @@ export class IgbRings {
     return true;
   }
 
-  /** Doorbell of queue q: one TDT write if descriptors were queued since the last; whether it rang. */
-  kickQueue(q: number): boolean {
-    const t = this.txTail[q]!;
+  /**
+   * Doorbell of queue q: one TDT write if descriptors were queued since the last; whether it rang.
+   * `tail` (a value txNextToUse had since the last doorbell) rings for the descriptors before it only.
+   */
+  kickQueue(q: number, tail = this.txTail[q]!): boolean {
+    const t = tail;
     if (t === this.txKicked[q]) return false;
     this.txKicked[q] = t;
     this.counters.txDoorbells++;

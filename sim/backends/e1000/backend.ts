@@ -19,7 +19,7 @@ import { DESC_SIZE, E1000_RXD_STAT_DD, E1000_TXD_CMD_EOP, E1000_TXD_CMD_IFCS, E1
 import type { HandlerId } from "../../engine/engine.js";
 import { perByteNs } from "../../costs.js";
 import { CostMeter, ExitLedger, type Worker, type WorkerBody } from "../../model/cpu.js";
-import { GuestKernel, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
+import { GuestKernel, TxMarks, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
 import type { CaptureSet } from "../../model/capture.js";
 import { HostNet, hostNetCosts, type GuestPort, type HostCtx, type StagedQueue } from "../common/host-net.js";
 import { GUEST_BAR_GPA, GUEST_DATA_BASE, GUEST_NET_VECTOR, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
@@ -153,10 +153,24 @@ export class E1000GuestNic implements GuestNic, HostCtx {
     return true;
   }
 
+  private readonly marks = new TxMarks();
+
+  mark(): void {
+    if (this.txWritten !== this.txTail) this.marks.push(this.txTail);
+  }
+
   flush(): void {
-    if (this.txWritten === this.txTail) return;
-    this.txWritten = this.txTail;
-    this.w(E1000_TDT, this.txTail); // exit: QEMU transmits synchronously, then the host switch runs here
+    const m = this.marks;
+    for (let i = 0; i < m.n; i++) this.writeTdt(m.at(i));
+    m.clear();
+    this.writeTdt(this.txTail);
+  }
+
+  /** A TDT write for the descriptors before `tail` (none when nothing new). */
+  private writeTdt(tail: number): void {
+    if (this.txWritten === tail) return;
+    this.txWritten = tail;
+    this.w(E1000_TDT, tail); // exit: QEMU transmits synchronously, then the host switch runs here
     this.net.flushTx(this);
   }
 

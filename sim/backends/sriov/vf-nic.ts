@@ -14,7 +14,7 @@ import { IovError } from "../../../src/errors.js";
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { E1000_EIAC, E1000_EIAM, E1000_EIMS, E1000_EITR, E1000_IVAR, E1000_IVAR_MISC, E1000_IVAR_VALID } from "../../../src/nic/regs.js";
 import { CostMeter } from "../../model/cpu.js";
-import type { GuestNic, RxConsumer } from "../../model/guest-kernel.js";
+import { TxMarks, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
 import type { CaptureSet } from "../../model/capture.js";
 import type { DmaLayout } from "../../../src/vf-driver/dma-layout.js";
 import { IgbRings, type DmaMapper, type RegPort } from "../../../src/vf-driver/rings.js";
@@ -82,7 +82,16 @@ export class VfGuestNic implements GuestNic {
     return true;
   }
 
+  private readonly marks = new TxMarks();
+
+  mark(): void {
+    if (this.rings.txDirty(0)) this.marks.push(this.rings.txNextToUse(0));
+  }
+
   flush(): void {
+    const m = this.marks;
+    for (let i = 0; i < m.n; i++) if (this.rings.kickQueue(0, m.at(i))) this.meter.ns += this.c.doorbellNs;
+    m.clear();
     if (!this.rings.txDirty(0)) return;
     this.meter.ns += this.c.doorbellNs;
     this.rings.kickQueue(0);

@@ -16,7 +16,7 @@
 import type { Guest, TrapHandler } from "../../../src/hypervisor-glue/guest.js";
 import { perByteNs } from "../../costs.js";
 import { CostMeter, ExitLedger, type Worker, type WorkerBody } from "../../model/cpu.js";
-import { GuestKernel, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
+import { GuestKernel, TxMarks, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
 import type { CaptureSet } from "../../model/capture.js";
 import { HostNet, hostNetCosts, type GuestPort, type HostCtx, type StagedQueue } from "../common/host-net.js";
 import { GUEST_BAR_GPA, GUEST_DATA_BASE, GUEST_NET_VECTOR, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
@@ -88,8 +88,17 @@ export class VirtioNetDriver implements GuestNic {
     return true;
   }
 
+  private readonly marks = new TxMarks();
+
+  mark(): void {
+    if (this.txq.unkicked > 0) this.marks.push(this.txq.availIdxNow);
+  }
+
   flush(): void {
-    if (this.txq.kickPrepare()) this.notify(TX_Q);
+    const m = this.marks;
+    for (let i = 0; i < m.n; i++) if (this.txq.kickPrepare(m.at(i))) this.notify(TX_Q);
+    m.clear();
+    if (this.txq.unkicked > 0 && this.txq.kickPrepare()) this.notify(TX_Q);
   }
 
   poll(budget: number, rx: RxConsumer): number {

@@ -99,10 +99,21 @@ export class VringDriver {
     this.g.write16(this.L.avail + 2, this.availIdx); // (write barrier before idx in real drivers)
   }
 
-  /** virtqueue_kick_prepare: whether the device asked to be notified for what was published. */
-  kickPrepare(): boolean {
+  /** The avail index published so far, and the entries published since the last kickPrepare. */
+  get availIdxNow(): number {
+    return this.availIdx;
+  }
+  get unkicked(): number {
+    return (this.availIdx - this.kickedIdx) & 0xffff;
+  }
+
+  /**
+   * virtqueue_kick_prepare: whether the device asked to be notified for what was published (up to
+   * avail index `upTo`, by default all of it).
+   */
+  kickPrepare(upTo = this.availIdx): boolean {
     const old = this.kickedIdx;
-    const nw = this.availIdx;
+    const nw = upTo;
     this.kickedIdx = nw;
     let need: boolean;
     if (this.eventIdx) need = vringNeedEvent(this.g.read16(this.L.used + 4 + 8 * this.L.size), nw, old);

@@ -14,7 +14,7 @@
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { flowHash } from "../../../src/nic/queues.js";
 import { CostMeter } from "../../model/cpu.js";
-import type { GuestNic, RxConsumer } from "../../model/guest-kernel.js";
+import { TxMarks, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
 import type { CaptureSet } from "../../model/capture.js";
 import { GrantTable, XEN_PAGE } from "./grant.js";
 import { NETRXF_more_data, NETTXF_more_data, RX_SLOT, SharedRing, TX_SLOT, ringSize, writeRxRequest, writeTxRequest } from "./netif.js";
@@ -140,7 +140,27 @@ export class NetfrontQueue {
   pushTx(): boolean {
     if (!this.dirty) return false;
     this.dirty = false;
+    this.pushed = this.txProd;
     return this.tx.pushRequests(this.txProd);
+  }
+
+  /** The requests queued so far are one transmission: pushTx rings for them on their own. */
+  readonly marks = new TxMarks();
+  private pushed = 0;
+  mark(): void {
+    if (this.dirty) this.marks.push(this.txProd);
+  }
+  /** One push (and notification if Dom0 asked for it) per mark, in order; then pushTx for the rest. */
+  pushMarked(): void {
+    const m = this.marks;
+    for (let i = 0; i < m.n; i++) {
+      const p = m.at(i);
+      if (p === this.pushed) continue;
+      this.pushed = p;
+      if (this.tx.pushRequests(p)) this.notify();
+    }
+    m.clear();
+    if (this.pushed === this.txProd) this.dirty = false;
   }
 
   /** Whether the last pollRx re-posted requests Dom0 asked to be notified of. */
@@ -258,8 +278,15 @@ export class Netfront implements GuestNic {
     return true;
   }
 
+  mark(): void {
+    for (const q of this.queues) q.mark();
+  }
+
   flush(): void {
-    for (const q of this.queues) if (q.pushTx()) q.notify();
+    for (const q of this.queues) {
+      q.pushMarked();
+      if (q.pushTx()) q.notify();
+    }
   }
 
   poll(budget: number, rx: RxConsumer): number {

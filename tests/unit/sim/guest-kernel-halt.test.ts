@@ -24,6 +24,7 @@ class ScriptedNic implements GuestNic {
     this.sent++;
     return true;
   }
+  mark(): void {}
   flush(): void {}
   poll(_budget: number, _rx: RxConsumer): number {
     return 0;

@@ -30,6 +30,23 @@ describe("TCP ACK clocking", () => {
       });
 });
 
+describe("TCP ACKs ring the device one by one", () => {
+  it("a guest receiving TCP rings its VF's doorbell, or traps a TDT write to QEMU's e1000, for every ACK it sends", () => {
+    for (const [backend, key] of [
+      ["sriov", "doorbells"],
+      ["e1000", "exits"],
+    ] as const) {
+      const r = runOnce(small({ backend, kind: "tcp", direction: "rx", frameBytes: 1518, vms: 1, measureUs: 2000 }));
+      const acks = r.countersInWindow.tcpAcks!;
+      expect(acks).toBeGreaterThan(100);
+      const perAck = r.countersInWindow[key]! / acks;
+      // one per ACK (e1000 adds its interrupt handler's register accesses); one per poll would be ~1/30
+      expect(perAck).toBeGreaterThan(0.9);
+      if (backend === "sriov") expect(perAck).toBeLessThan(1.1);
+    }
+  });
+});
+
 /**
  * host.guestGro: a guest's NAPI poll merges the stream's consecutive segments into aggregates (up to
  * 64 KiB) that cross its stack once and are ACKed once, in every backend's guest.
