@@ -6,9 +6,12 @@
  * Batching is the kernel's, not written in: an interrupt schedules NAPI; a poll takes at most
  * `NAPI_BUDGET` frames and re-arms the device only when it finished under budget (else it polls
  * again); the application is blocked while its driver's TX ring is full and resumes when a poll has
- * reclaimed descriptors. One frame per send step, its doorbell at the end of the step (no
- * xmit_more). TCP ACKs are sent from the receive softirq, in the poll's step; other replies wait for
- * the application. Softirq work has priority: after SOFTIRQ_POLLS consecutive full polls (about
+ * reclaimed descriptors. One transmission per send step — a frame, or with GSO the frames of a
+ * super-segment — and its doorbell at the end of the step (the frames of a GSO super-segment share
+ * one: xmit_more). TCP ACKs are sent from the receive softirq, in the poll's step, each with a
+ * doorbell of its own (rung at the step's end, in order); with GRO the poll's segments of a stream
+ * go up the stack as aggregates, flushed at its end. Other replies wait for the application.
+ * Softirq work has priority: after SOFTIRQ_POLLS consecutive full polls (about
  * Linux's netdev_budget of 300 frames) the application gets one step before polling goes on, as
  * when ksoftirqd takes over.
  *
@@ -22,7 +25,7 @@ import { SOFTIRQ_POLLS, type CostMeter, type ExitLedger, type Worker, type Worke
 
 /**
  * A driver's transmit marks: the ring position after each transmission of a step, rung one by one
- * at its end (at most MAX_MARKS; past that the last one moves on, merging transmissions).
+ * at its end (at most 256 a step; past that the last one moves on, merging transmissions).
  */
 export class TxMarks {
   private readonly v = new Float64Array(256);

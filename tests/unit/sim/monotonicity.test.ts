@@ -33,10 +33,11 @@
  * largest leads in a sweep of 1–8 VMs, 64/256/1518 B, every cost ×1.5/×2/×3 and the wire or link
  * ×4: UDP 80.5 µs (T = 1 ms; e1000 RX, 2 VMs, 64 B, DMA write latency ×3: 519 → 560 frames) and
  * 118.5 µs (T = 2 ms, 1–4 VMs; e1000 RX, 1 VM, 1518 B, memcpy per byte ×1.5: 769 → 809 frames,
- * +5.2 %); TCP, raised costs, 100 µs (T = 1 ms; virtio RX, 8 VMs, DMA read latency ×3: 649 → 654
+ * +5.2 %); TCP, raised costs, 109 µs (T = 1 ms; e1000 RX, 8 VMs, DMA write latency ×3: 476 → 522
  * frames). A faster wire with TCP is not covered: one e1000 guest receiving gets 115 frames by 1 ms
- * over 10 Gb/s and 85 over 40 Gb/s, which reaches 115 only 299 µs later (slow start: a round trip
- * that misses a throttled interrupt costs half the frames in flight).
+ * over 10 Gb/s and 83 over 40 Gb/s, which reaches 115 114 µs later (slow start: a round trip that
+ * misses a throttled interrupt costs half the frames in flight; 299 µs while a poll's ACKs shared
+ * one doorbell).
  *
  * Not covered, and why (docs/comparison.md, "Where the model is not monotone"): TCP beyond the first
  * millisecond — each round trip crosses throttled interrupts, a raised cost that moves ACKs into an
