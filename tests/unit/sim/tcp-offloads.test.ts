@@ -48,27 +48,38 @@ describe("TCP ACKs ring the device one by one", () => {
 });
 
 /**
+ * The same small TCP run (2 VMs, 1518 B) without and with a guest offload; the offload's counters
+ * must be absent without it, and with it count units (aggregates, super-segments) of more than two
+ * segments on average. Returns both runs and the segments per unit.
+ */
+function withOffload(backend: (typeof ALL_BACKENDS)[number], direction: "rx" | "tx", flag: "guestGro" | "guestGso", units: string, segments: string) {
+  const base = small({ backend, kind: "tcp", direction, frameBytes: 1518, vms: 2, measureUs: 2000 });
+  const off = runOnce(base);
+  const on = runOnce({ ...base, host: { ...base.host, [flag]: true } });
+  expect(units in off.counters).toBe(false);
+  const n = on.counters[units]!;
+  expect(n).toBeGreaterThan(0);
+  const perUnit = on.counters[segments]! / n;
+  expect(perUnit).toBeGreaterThan(2);
+  expect(on.counters.tcpRetransmits).toBe(0);
+  return { off, on, perUnit };
+}
+
+/**
  * host.guestGro: a guest's NAPI poll merges the stream's consecutive segments into aggregates (up to
  * 64 KiB) that cross its stack once and are ACKed once, in every backend's guest.
  */
 describe("guest GRO", () => {
   for (const backend of ALL_BACKENDS)
     it(`${backend}: aggregates of several segments, one ACK each, the same bytes delivered for less guest CPU per frame`, () => {
-      const base = small({ backend, kind: "tcp", direction: "rx", frameBytes: 1518, vms: 2, measureUs: 2000 });
-      const off = runOnce(base);
-      const on = runOnce({ ...base, host: { ...base.host, guestGro: true } });
-      expect("groAggregates" in off.counters).toBe(false);
-      const aggs = on.counters.groAggregates!;
-      const segs = on.counters.groSegments!;
-      expect(aggs).toBeGreaterThan(0);
-      expect(segs / aggs).toBeGreaterThan(2); // a poll takes several of the stream's frames at once
-      expect(segs / aggs).toBeLessThanOrEqual(Math.floor(65536 / 1448) + 1);
+      // a poll takes several of the stream's frames at once
+      const { off, on, perUnit } = withOffload(backend, "rx", "guestGro", "groAggregates", "groSegments");
+      expect(perUnit).toBeLessThanOrEqual(Math.floor(65536 / 1448) + 1);
       const frames = Math.round(on.mpps * on.windowUs);
-      expect(on.counters.tcpRetransmits).toBe(0);
       // one ACK per aggregate, not one per two segments
       const ackRatio = on.countersInWindow.tcpAcks! / frames;
       expect(ackRatio).toBeLessThan(0.5 * 0.6);
-      expect(ackRatio).toBeGreaterThan((0.8 * aggs) / segs / 2);
+      expect(ackRatio).toBeGreaterThan(0.8 / perUnit / 2);
       // the stack's per-packet work once per aggregate: less guest CPU per delivered frame
       const perFrame = (r: typeof on): number => r.cpu.guest.busyCores / r.mpps;
       expect(perFrame(on)).toBeLessThan(0.85 * perFrame(off));
@@ -95,16 +106,8 @@ describe("guest GRO", () => {
 describe("guest GSO", () => {
   for (const backend of ALL_BACKENDS)
     it(`${backend}: super-segments of several frames, the stack once each, less guest CPU per frame`, () => {
-      const base = small({ backend, kind: "tcp", direction: "tx", frameBytes: 1518, vms: 2, measureUs: 2000 });
-      const off = runOnce(base);
-      const on = runOnce({ ...base, host: { ...base.host, guestGso: true } });
-      expect("gsoSuperSegments" in off.counters).toBe(false);
-      const supers = on.counters.gsoSuperSegments!;
-      const segs = on.counters.gsoSegments!;
-      expect(supers).toBeGreaterThan(0);
-      expect(segs / supers).toBeGreaterThan(2);
-      expect(segs / supers).toBeLessThanOrEqual(Math.floor((65536 - 52) / 1448)); // 45 segments of MSS 1448
-      expect(on.counters.tcpRetransmits).toBe(0);
+      const { off, on, perUnit } = withOffload(backend, "tx", "guestGso", "gsoSuperSegments", "gsoSegments");
+      expect(perUnit).toBeLessThanOrEqual(Math.floor((65536 - 52) / 1448)); // 45 segments of MSS 1448
       const perFrame = (r: typeof on): number => r.cpu.guest.busyCores / r.mpps;
       expect(perFrame(on)).toBeLessThan(0.85 * perFrame(off));
       expect(on.conservation.inFlight).toBe(0);
