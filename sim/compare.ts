@@ -28,6 +28,8 @@ export interface CompareOptions {
   readonly vms?: readonly number[];
   readonly frameBytes?: readonly number[];
   readonly seed?: number;
+  /** The guests' offloads for every point (host.guestGro / guestGso), over the scenario's. */
+  readonly guestOffloads?: { readonly gro: boolean; readonly gso: boolean };
   /** Called after each point (for a progress bar). */
   readonly onPoint?: (done: number, total: number, p: ComparePoint) => void;
   /** Options for each run (e.g. captures), by point. */
@@ -80,7 +82,9 @@ export function plan(sc: Scenario, o: CompareOptions = {}): PlannedPoint[] {
     for (const f of frames)
       for (const n of vms) {
         try {
-          const params = pointParams(s, n, f, o.seed, frameSetsMtu);
+          let params = pointParams(s, n, f, o.seed, frameSetsMtu);
+          const g = o.guestOffloads;
+          if (g !== undefined) params = { ...params, host: { ...params.host, guestGro: g.gro, guestGso: g.gso } };
           checkRunParams(params);
           out.push({ series: s, vms: n, frameBytes: f, params });
         } catch (e) {

@@ -26,6 +26,7 @@ interface CompareCliOptions {
   vms?: string;
   frame?: string;
   seed?: string;
+  guestOffloads?: string;
   json?: boolean;
   svg?: string;
   markdown?: string;
@@ -58,6 +59,19 @@ export function parseSeed(text: string): number {
   const n = Number(t);
   if (n > Number.MAX_SAFE_INTEGER) throw inputError(`--seed: ${t} outside 0..${Number.MAX_SAFE_INTEGER}`);
   return n;
+}
+
+/** `--guest-offloads`: gro and/or gso (comma-separated), or none. */
+export function parseGuestOffloads(text: string): { gro: boolean; gso: boolean } {
+  const parts = text.split(",").map((s) => s.trim());
+  if (parts.length === 1 && parts[0] === "none") return { gro: false, gso: false };
+  const out = { gro: false, gso: false };
+  for (const p of parts) {
+    if (p !== "gro" && p !== "gso") throw inputError(`--guest-offloads: unknown offload ${JSON.stringify(p)} (expected gro, gso, or none)`);
+    if (out[p]) throw inputError(`--guest-offloads: ${p} is listed twice`);
+    out[p] = true;
+  }
+  return out;
 }
 
 export function parseBackends(text: string): BackendName[] {
@@ -94,6 +108,7 @@ function run(scenarioPath: string | undefined, o: CompareCliOptions): void {
     const vms = o.vms === undefined ? undefined : parseIntList("--vms", o.vms, 1, 256);
     const frames = o.frame === undefined ? undefined : parseIntList("--frame", o.frame, 64, 9018);
     const seed = o.seed === undefined ? undefined : parseSeed(o.seed);
+    const guestOffloads = o.guestOffloads === undefined ? undefined : parseGuestOffloads(o.guestOffloads);
     const showBar = process.stderr.isTTY === true && o.json !== true;
     const bar = showBar ? new cliProgress.SingleBar({ stream: process.stderr, format: "{bar} {value}/{total} runs | {series} {vms} VMs", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
     const captures: CaptureSet[] = [];
@@ -104,6 +119,7 @@ function run(scenarioPath: string | undefined, o: CompareCliOptions): void {
       ...(vms !== undefined ? { vms } : {}),
       ...(frames !== undefined ? { frameBytes: frames } : {}),
       ...(seed !== undefined ? { seed } : {}),
+      ...(guestOffloads !== undefined ? { guestOffloads } : {}),
       onPoint: (done, total, p) => {
         if (bar === undefined) return;
         if (!started) {
@@ -151,6 +167,7 @@ export function registerCompare(program: Command): void {
     .option("--vms <list>", "comma-separated VM counts, e.g. 1,8,32,60")
     .option("--frame <list>", "comma-separated frame sizes in bytes (with FCS), e.g. 64,1518; TCP takes MTU = frame - 18 (594..9018)")
     .option("--seed <n>", "random seed (same scenario and seed: same results)")
+    .option("--guest-offloads <list>", "the guests' offloads for every run: gro, gso (comma-separated) or none, over the scenario's host.guestGro/guestGso")
     .option("--json", "print the full results as JSON")
     .option("--svg <file>", "write throughput and CPU charts as SVG")
     .option("--markdown <file>", "write the table as markdown")

@@ -86,3 +86,32 @@ describe("compare: frame sizes", () => {
     expect(pts.filter((t) => t.series.name === "xen-pv").map((t) => t.params.traffic.frameBytes)).toEqual([64, 64, 4097, 4097, 9018, 9018]);
   });
 });
+
+describe("compare: --guest-offloads", () => {
+  it("parses gro, gso, both or none, and refuses anything else or a repeat as an input error", async () => {
+    const { parseGuestOffloads } = await import("../../../src/cli/commands/compare.js");
+    expect(parseGuestOffloads("gro")).toEqual({ gro: true, gso: false });
+    expect(parseGuestOffloads("gso, gro")).toEqual({ gro: true, gso: true });
+    expect(parseGuestOffloads("none")).toEqual({ gro: false, gso: false });
+    for (const bad of ["tso", "gro,gro", "none,gro", ""]) {
+      const e = catchErr(() => parseGuestOffloads(bad));
+      expect(e.code).toBe("EINVAL");
+      expect(e.message).toContain("--guest-offloads");
+    }
+  });
+
+  it("sets the guests' GRO and GSO of every point, over the scenario's, and nothing else", () => {
+    const sc = loadScenario(join(DIR, "guest-gro.yaml"));
+    const base = plan(sc, { vms: [1] });
+    const on = plan(sc, { vms: [1], guestOffloads: { gro: true, gso: true } });
+    const off = plan(sc, { vms: [1], guestOffloads: { gro: false, gso: false } });
+    expect(base.some((t) => t.params.host.guestGro)).toBe(true); // the file turns GRO on for some series
+    for (const [i, t] of on.entries()) {
+      expect([t.params.host.guestGro, t.params.host.guestGso]).toEqual([true, true]);
+      expect([off[i]!.params.host.guestGro, off[i]!.params.host.guestGso]).toEqual([false, false]);
+      const { host: _h, ...rest } = t.params;
+      const { host: _b, ...baseRest } = base[i]!.params;
+      expect(rest).toEqual(baseRest);
+    }
+  });
+});
