@@ -384,10 +384,9 @@ export class IgbRings {
 
   /**
    * Doorbell of queue q: one TDT write if descriptors were queued since the last; whether it rang.
-   * `tail` (a value txNextToUse had since the last doorbell) rings for the descriptors before it only.
+   * `t` (a value txNextToUse had since the last doorbell) rings for the descriptors before it only.
    */
-  kickQueue(q: number, tail = this.txTail[q]!): boolean {
-    const t = tail;
+  kickQueue(q: number, t = this.txTail[q]!): boolean {
     if (t === this.txKicked[q]) return false;
     this.txKicked[q] = t;
     this.counters.txDoorbells++;

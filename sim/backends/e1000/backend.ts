@@ -160,10 +160,10 @@ export class E1000GuestNic implements GuestNic, HostCtx {
   }
 
   flush(): void {
+    this.mark(); // what was queued after the last mark is one transmission too
     const m = this.marks;
     for (let i = 0; i < m.n; i++) this.writeTdt(m.at(i));
     m.clear();
-    this.writeTdt(this.txTail);
   }
 
   /** A TDT write for the descriptors before `tail` (none when nothing new). */

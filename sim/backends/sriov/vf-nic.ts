@@ -89,12 +89,10 @@ export class VfGuestNic implements GuestNic {
   }
 
   flush(): void {
+    this.mark(); // what was queued after the last mark is one transmission too
     const m = this.marks;
     for (let i = 0; i < m.n; i++) if (this.rings.kickQueue(0, m.at(i))) this.meter.ns += this.c.doorbellNs;
     m.clear();
-    if (!this.rings.txDirty(0)) return;
-    this.meter.ns += this.c.doorbellNs;
-    this.rings.kickQueue(0);
   }
 
   poll(budget: number, rx: RxConsumer): number {

@@ -95,10 +95,10 @@ export class VirtioNetDriver implements GuestNic {
   }
 
   flush(): void {
+    this.mark(); // what was queued after the last mark is one transmission too
     const m = this.marks;
     for (let i = 0; i < m.n; i++) if (this.txq.kickPrepare(m.at(i))) this.notify(TX_Q);
     m.clear();
-    if (this.txq.unkicked > 0 && this.txq.kickPrepare()) this.notify(TX_Q);
   }
 
   poll(budget: number, rx: RxConsumer): number {

@@ -136,31 +136,29 @@ export class NetfrontQueue {
     return true;
   }
 
-  /** RING_PUSH_REQUESTS_AND_CHECK_NOTIFY on the TX ring; true if Dom0 must be notified. */
-  pushTx(): boolean {
-    if (!this.dirty) return false;
-    this.dirty = false;
-    this.pushed = this.txProd;
-    return this.tx.pushRequests(this.txProd);
-  }
-
-  /** The requests queued so far are one transmission: pushTx rings for them on their own. */
-  readonly marks = new TxMarks();
-  private pushed = 0;
+  /** The requests queued since the last mark are one transmission: pushTx pushes them on their own. */
+  private readonly marks = new TxMarks();
   mark(): void {
     if (this.dirty) this.marks.push(this.txProd);
   }
-  /** One push (and notification if Dom0 asked for it) per mark, in order; then pushTx for the rest. */
-  pushMarked(): void {
+
+  /**
+   * RING_PUSH_REQUESTS_AND_CHECK_NOTIFY on the TX ring for each transmission queued since the last
+   * (what came after the last mark as one), in order; Dom0 notified each time it asked to be.
+   * Returns whether it was notified.
+   */
+  pushTx(): boolean {
+    this.mark();
     const m = this.marks;
-    for (let i = 0; i < m.n; i++) {
-      const p = m.at(i);
-      if (p === this.pushed) continue;
-      this.pushed = p;
-      if (this.tx.pushRequests(p)) this.notify();
-    }
+    let notified = false;
+    for (let i = 0; i < m.n; i++)
+      if (this.tx.pushRequests(m.at(i))) {
+        this.notify();
+        notified = true;
+      }
     m.clear();
-    if (this.pushed === this.txProd) this.dirty = false;
+    this.dirty = false;
+    return notified;
   }
 
   /** Whether the last pollRx re-posted requests Dom0 asked to be notified of. */
@@ -283,10 +281,7 @@ export class Netfront implements GuestNic {
   }
 
   flush(): void {
-    for (const q of this.queues) {
-      q.pushMarked();
-      if (q.pushTx()) q.notify();
-    }
+    for (const q of this.queues) q.pushTx();
   }
 
   poll(budget: number, rx: RxConsumer): number {
