@@ -45,6 +45,13 @@ export interface HostParams {
    * each. The devices' own segmentation (TSO) is not modelled.
    */
   readonly guestGso: boolean;
+  /**
+   * The guests' periodic timer interrupt, ticks per second (CONFIG_HZ of a kernel without tickless
+   * operation: 1000 in the 2.6.18 guests of 2010; 0, the default, for none). Each tick costs the
+   * vCPU its exits (KVM: the LAPIC timer's exit and, without a virtual APIC, the EOI's; Xen PV: the
+   * one-shot timer's re-arm hypercall), the interrupt entry and the tick's own work (guestTimerTick).
+   */
+  readonly guestHz: number;
 }
 
 export interface SriovParams {
@@ -123,6 +130,7 @@ export const DEFAULT_HOST: HostParams = {
   vcpuHalt: false,
   guestGro: false,
   guestGso: false,
+  guestHz: 0,
 };
 
 export const DEFAULT_SRIOV: SriovParams = { interrupts: "remapped", iommuPage: "4k", mapping: "static", deferredBatch: 250, bufferStride: 2048 };

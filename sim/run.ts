@@ -153,6 +153,7 @@ export function checkRunParams(p: RunParams): void {
     ["host.ringEntries", h.ringEntries, 64, 4096],
     ["host.iotlbEntries", h.iotlbEntries, 0, 1 << 16],
     ["host.hostQueues", h.hostQueues, 1, 8],
+    ["host.guestHz", h.guestHz, 0, 10_000],
     ["xen.queues", p.xen.queues, 1, 8],
     ["virtio.queueSize", p.virtio.queueSize, 16, 4096],
     ["sriov.deferredBatch", p.sriov.deferredBatch, 1, 1 << 20],
@@ -253,6 +254,16 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
       if (engine.now + period < drainEnd) engine.scheduleIn(period, hRto);
     }, "tcp.rto");
     engine.scheduleIn(period, hRto);
+  }
+
+  // the guests' timer ticks (host.guestHz), staggered over the period, until the sources stop
+  if (p.host.guestHz > 0) {
+    const period = 1e9 / p.host.guestHz;
+    const hTick = engine.handler((vm) => {
+      inst.kernels[vm]!.onTick();
+      if (engine.now + period < stopAt) engine.scheduleIn(period, hTick, vm);
+    }, "guest.tick");
+    for (let vm = 0; vm < p.vms; vm++) engine.scheduleAt(((vm + 0.5) * period) / p.vms, hTick, vm);
   }
 
   // start

@@ -11,7 +11,7 @@
  *   vms: [1, 8, 32, 60]               # sweep axis 1
  *   frameBytes: [64, 1518]            # sweep axis 2: frame size incl. FCS (UDP; TCP: MTU = frame − 18)
  *   traffic: { kind, direction, rateMbps, mtu, timestamps, window, ackEvery, rtoUs, sack, reqBytes, respBytes, pcap, pcapReader }
- *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues, vcpuHalt, guestGro, guestGso }
+ *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues, vcpuHalt, guestGro, guestGso, guestHz }
  *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride }
  *   xen: { grants, queues, netback }
  *   virtio: { eventIdx, queueSize }
@@ -73,7 +73,7 @@ type Mut<T> = { -readonly [K in keyof T]: T[K] };
 const TOP_KEYS = ["name", "description", "series", "backends", "vms", "frameBytes", "traffic", "host", "sriov", "xen", "virtio", "costs", "run", "x"] as const;
 const SERIES_KEYS = ["name", "backend", "traffic", "host", "sriov", "xen", "virtio", "costs"] as const;
 const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "window", "ackEvery", "rtoUs", "sack", "reqBytes", "respBytes", "pcap", "pcapReader", "frameBytes", "flows"] as const;
-const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues", "vcpuHalt", "guestGro", "guestGso"] as const;
+const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues", "vcpuHalt", "guestGro", "guestGso", "guestHz"] as const;
 const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride"] as const;
 const XEN_KEYS = ["grants", "queues", "netback"] as const;
 const VIRTIO_KEYS = ["eventIdx", "queueSize"] as const;
@@ -146,6 +146,7 @@ function readHost(r: Reader, v: Val, base: HostParams): HostParams {
   h.vcpuHalt = f.optWith("vcpuHalt", (x) => r.bool(x), h.vcpuHalt);
   h.guestGro = f.optWith("guestGro", (x) => r.bool(x), h.guestGro);
   h.guestGso = f.optWith("guestGso", (x) => r.bool(x), h.guestGso);
+  h.guestHz = f.optWith("guestHz", (x) => r.int(x, 0, 10_000), h.guestHz);
   return h;
 }
 

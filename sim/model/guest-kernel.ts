@@ -109,7 +109,17 @@ export interface GuestApp {
 export interface KernelCosts {
   readonly irqEntryNs: number;
   readonly napiPollNs: number;
+  /** The timer interrupt's own work (host.guestHz), besides irqEntryNs. */
+  readonly tickNs?: number;
 }
+
+/**
+ * The exits a guest's timer tick costs (host.guestHz): `kvm` — the LAPIC timer is the host's (its
+ * expiry is an exit that injects the interrupt) and the guest's EOI write exits; `kvm-apicv` — the
+ * same with a virtual APIC, whose EOI does not exit (the posted-interrupt hardware); `xen` — Xen
+ * delivers VIRQ_TIMER as an upcall and the PV guest re-arms its one-shot timer with a hypercall.
+ */
+export type TickExits = "kvm" | "kvm-apicv" | "xen";
 
 /**
  * What an idle vCPU does (host.vcpuHalt). `kvm`: the guest executes HLT, a VM exit (counted as
@@ -131,9 +141,12 @@ export class GuestKernel implements WorkerBody, RxConsumer {
   /** Start of the current poll's per-frame work: the step's start plus the CPU time before the poll's frames. */
   private rxBase = 0;
   private halted = false;
+  /** Timer ticks taken since the last step (their handler runs in it). */
+  private ticksDue = 0;
   private readonly out: Uint8Array;
-  /** Interrupts taken, NAPI polls, frames sent and received. */
+  /** Interrupts taken, NAPI polls, frames sent and received, timer ticks. */
   interrupts = 0;
+  ticks = 0;
   polls = 0;
   sent = 0;
   received = 0;
@@ -146,6 +159,7 @@ export class GuestKernel implements WorkerBody, RxConsumer {
     private readonly c: KernelCosts,
     maxFrame: number,
     private readonly halt: HaltMode = "none",
+    private readonly tickExits: TickExits = "kvm",
   ) {
     this.out = new Uint8Array(maxFrame);
   }
@@ -165,6 +179,23 @@ export class GuestKernel implements WorkerBody, RxConsumer {
     this.worker?.wake();
   }
 
+  /**
+   * The guest's periodic timer interrupt (host.guestHz): its exits now, its handler in the vCPU's
+   * next step (a halted vCPU resumes for it: the wake-up is the timer's own exit).
+   */
+  onTick(): void {
+    if (this.halted) this.resume();
+    const e = this.guest.exits;
+    if (this.tickExits === "xen") e.hypercall++; // VCPUOP_set_singleshot_timer for the next tick
+    else {
+      e.interrupt++;
+      if (this.tickExits === "kvm") e.eoi++;
+    }
+    this.ticks++;
+    this.ticksDue++;
+    this.worker?.wake();
+  }
+
   /** The application may have something to send (a timer fired, a window opened). */
   kick(): void {
     if (this.halted) {
@@ -180,6 +211,10 @@ export class GuestKernel implements WorkerBody, RxConsumer {
     if (this.irqs > 0) {
       c += this.irqs * this.c.irqEntryNs;
       this.irqs = 0;
+    }
+    if (this.ticksDue > 0) {
+      c += this.ticksDue * (this.c.irqEntryNs + (this.c.tickNs ?? 0));
+      this.ticksDue = 0;
     }
     const tx = this.app.wantsTx();
     if (this.napi && !(this.pollRun >= SOFTIRQ_POLLS && tx && this.nic.canXmit())) {

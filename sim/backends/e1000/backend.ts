@@ -349,7 +349,7 @@ export function buildE1000(ctx: BackendContext): BackendInstance {
     dev.onRxAvailable = () => tap.worker.wake();
     net.ports.push(tap);
     const ledger = new ExitLedger(g.exits, { mmio: t.e1000RegisterTrap, interrupt: t.vmExitKernel, eoi: t.virtualEoi, hlt: t.vmExitKernel });
-    const kernel = new GuestKernel(g, nic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none");
+    const kernel = new GuestKernel(g, nic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none", "kvm");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     nic.kernel = kernel;
     kernels.push(kernel);

@@ -72,7 +72,7 @@ export function buildSriov(ctx: BackendContext): BackendInstance {
       mapper = m;
     }
     nics.push(vnic);
-    const kernel = new GuestKernel(g, vnic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none");
+    const kernel = new GuestKernel(g, vnic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none", s.interrupts === "posted" ? "kvm-apicv" : "kvm");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     kernels.push(kernel);
     g.onInterrupt(GUEST_NET_VECTOR, () => kernel.onInterrupt());

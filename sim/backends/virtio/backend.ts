@@ -262,7 +262,7 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
     const drv = new VirtioNetDriver(g, rxDrv, txDrv, GUEST_BAR_GPA, { txNs: t.nicDriverTxPerPacket, rxNs: t.nicDriverRxPerPacket, txCleanNs: t.nicDriverTxCleanPerPacket }, () => platform.engine.now, ctx.capture, `vnet${i}`, ctx.maxFrame);
     drivers.push(drv);
     const ledger = new ExitLedger(g.exits, { pio: t.virtioKick, interrupt: t.vmExitKernel, eoi: t.virtualEoi, mmio: t.vmExitUser, hlt: t.vmExitKernel });
-    const kernel = new GuestKernel(g, drv, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none");
+    const kernel = new GuestKernel(g, drv, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none", "kvm");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     kernels.push(kernel);
     g.onInterrupt(GUEST_NET_VECTOR, () => kernel.onInterrupt());

@@ -82,7 +82,7 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
     const front = new Netfront(fq, { perPacketNs: t.xenNetfrontPerPacket }, () => platform.engine.now, ctx.capture, `vif${i}`, ctx.maxFrame);
     fronts.push(front);
     const ledger = new ExitLedger(g.exits, { hypercall: t.xenEventChannelSend, hlt: t.nullHypercall });
-    const kernel = new GuestKernel(g, front, ctx.apps[i]!, ledger, { irqEntryNs: t.xenEventChannelUpcall, napiPollNs: t.napiPollEntry }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "xen" : "none");
+    const kernel = new GuestKernel(g, front, ctx.apps[i]!, ledger, { irqEntryNs: t.xenEventChannelUpcall, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "xen" : "none", "xen");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     kernels.push(kernel);
     const ops = new GrantOps(g, gtGpa, gtEntries);

@@ -96,10 +96,16 @@ describe("scenario files", () => {
     const dom0 = loadScenario(join(DIR, "xen-dom0-cores.yaml")).series;
     expect(dom0.map((s) => [s.backend, s.base.host.hostCores])).toEqual([["sriov", 4], ["xen-pv", 4], ["xen-pv", 2], ["xen-pv", 1]]);
     const halt = loadScenario(join(DIR, "halting-vcpus.yaml")).series;
-    expect(halt.map((s) => [s.backend, s.base.host.vcpuHalt])).toEqual([["sriov", false], ["sriov", true], ["xen-pv", true]]);
+    expect(halt.map((s) => [s.backend, s.base.host.vcpuHalt, s.base.host.guestHz])).toEqual([
+      ["sriov", false, 0],
+      ["sriov", true, 0],
+      ["xen-pv", true, 0],
+      ["sriov", true, 1000],
+      ["xen-pv", true, 1000],
+    ]);
     for (const s of [...dom0, ...halt]) {
       expect(s.base.traffic).toEqual(def.traffic);
-      expect({ ...s.base.host, hostCores: def.host.hostCores, vcpuHalt: false }).toEqual(def.host);
+      expect({ ...s.base.host, hostCores: def.host.hostCores, vcpuHalt: false, guestHz: 0 }).toEqual(def.host);
       expect([s.base.seed, s.base.warmupUs, s.base.measureUs, s.base.sriov, s.base.xen]).toEqual([def.seed, def.warmupUs, def.measureUs, def.sriov, def.xen]);
     }
   });
@@ -124,6 +130,16 @@ describe("scenario files", () => {
     expect(got[0]).toMatch(/^s\.yaml:2:13: host\.vcpuHalt: expected/);
     expect(got[1]).toMatch(/^s\.yaml:4:9: traffic\.sack: expected/);
     expect(got[2]).toMatch(/^s\.yaml:5:15: traffic\.pcapReader: expected one of libpcap, pciov/);
+  });
+
+  it("takes the guests' host.guestGro, guestGso and guestHz, and says where a bad one is", () => {
+    const sc = parseScenario(["host: { guestGro: true, guestGso: true, guestHz: 250 }", "series:", "  - { name: a, backend: sriov }"].join("\n"), "s.yaml");
+    expect([sc.series[0]!.base.host.guestGro, sc.series[0]!.base.host.guestGso, sc.series[0]!.base.host.guestHz]).toEqual([true, true, 250]);
+    const got = issues(["host:", "  guestGro: yes please", "  guestGso: 1", "  guestHz: 100001"].join("\n"));
+    expect(got).toHaveLength(3);
+    expect(got[0]).toMatch(/^s\.yaml:2:13: host\.guestGro: expected/);
+    expect(got[1]).toMatch(/^s\.yaml:3:13: host\.guestGso: expected/);
+    expect(got[2]).toMatch(/^s\.yaml:4:12: host\.guestHz: expected/);
   });
 
   it("takes xen.netback, and refuses multi-queue VIFs with a shared netback at the xen mapping", () => {
