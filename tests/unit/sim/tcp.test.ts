@@ -305,6 +305,55 @@ describe("bulk TCP model", () => {
     expect([q.takeAck(), q.takeAck(), q.takeAck(), q.acksPending]).toEqual([0, 1448, 1448, 0]);
   });
 
+  it("GRO aggregates (runs of contiguous segments as one) leave what the receiver holds as it was, with one ACK decision each", () => {
+    fc.assert(
+      fc.property(
+        // segments by index, arriving in runs (from any segment, in any order, with repeats); a run of
+        // contiguous arrivals is merged, up to maxRun
+        fc
+          .array(fc.tuple(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 8 })), { minLength: 1, maxLength: 30 })
+          .map((runs) => runs.flatMap(([from, n]) => Array.from({ length: n }, (_, j) => from + j))),
+        fc.integer({ min: 2, max: 45 }),
+        (order, maxRun) => {
+          const one = new TcpReceiver(2, 500, 3);
+          const agg = new TcpReceiver(2, 500, 3);
+          let freshOne = 0;
+          let freshAgg = 0;
+          let acksOne = 0;
+          let acksAgg = 0;
+          let aggregates = 0;
+          for (const k of order) {
+            freshOne += one.onData(k * MSS, MSS, false, 0);
+            while (one.ackPending) {
+              one.takeAck();
+              acksOne++;
+            }
+          }
+          for (let i = 0; i < order.length; ) {
+            let n = 1;
+            while (i + n < order.length && n < maxRun && order[i + n] === order[i]! + n) n++;
+            const atNext = order[i]! * MSS === agg.rcvNxt;
+            freshAgg += agg.onData(order[i]! * MSS, n * MSS, false, 0, n);
+            aggregates++;
+            // an in-order aggregate of two or more segments is ACKed at once (they count as n)
+            if (atNext && n >= 2) expect(agg.ackPending).toBe(true);
+            while (agg.ackPending) {
+              agg.takeAck();
+              acksAgg++;
+            }
+            i += n;
+          }
+          expect([agg.rcvNxt, agg.received, freshAgg]).toEqual([one.rcvNxt, one.received, freshOne]);
+          expect(freshAgg).toBe(new Set(order).size * MSS);
+          // at most one ACK decision per aggregate, never more than frame by frame
+          expect(acksAgg).toBeLessThanOrEqual(aggregates);
+          expect(acksAgg).toBeLessThanOrEqual(acksOne);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it("SACK blocks travel in real TCP options: the frame parses back to the same blocks with valid checksums", () => {
     fc.assert(
       fc.property(fc.boolean(), fc.integer({ min: 1, max: MAX_SACK_BLOCKS }), fc.array(fc.tuple(fc.nat({ max: TWO32 - 1 }), fc.nat({ max: TWO32 - 1 })), { minLength: 4, maxLength: 4 }), (ts, n0, blocks) => {
