@@ -115,6 +115,22 @@ describe("pciov compare", () => {
     for (const c of rows) expect(Number(c[5])).toBeLessThan(0.15);
   });
 
+  it("--guest-offloads gro gives one VM the line on both backends, with less guest CPU than the scenario's guests without GRO", () => {
+    const rows = (args: string[]) => {
+      const r = pciovCompare(["--vms", "1", "--json", ...args]);
+      expect(r.code, r.err).toBe(0);
+      return (JSON.parse(r.out) as { points: Array<{ backend: string; params: RunParams; result: RunResult }> }).points;
+    };
+    const off = rows([]);
+    const on = rows(["--guest-offloads", "gro"]);
+    expect(on.map((p) => p.params.host.guestGro)).toEqual([true, true]);
+    expect(off.map((p) => p.params.host.guestGro)).toEqual([false, false]);
+    for (const [i, p] of on.entries()) {
+      expect(p.result.goodputGbps).toBeGreaterThan(9.3);
+      expect(p.result.cpu.guest.busyCores).toBeLessThan(off[i]!.result.cpu.guest.busyCores);
+    }
+  });
+
   it("a sweep point the model cannot run is refused before any run: exit 2, nothing on stdout", () => {
     const r = pciovCompare(["--vms", "1,4", "--frame", "1518,9018,590"]);
     expect(r.code).toBe(2);
@@ -138,6 +154,7 @@ describe("pciov compare", () => {
       ["--frame", "1518,1518", "--frame: 1518 is listed twice"],
       ["--backends", "virtio,sriov,virtio", "--backends: virtio is listed twice"],
       ["--seed", "1,2", '--seed: expected one integer from 0 to 9007199254740991, found "1,2"'],
+      ["--guest-offloads", "gro,tso", '--guest-offloads: unknown offload "tso" (expected gro, gso, or none)'],
     ] as const) {
       const r = pciovCompare([flag, list]);
       expect(r.code, flag).toBe(2);
