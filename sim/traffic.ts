@@ -290,7 +290,7 @@ export class VmApp implements GuestApp {
   /**
    * The GRO aggregate being built (guestGro): its segments' frame lengths, payloads and birth times,
    * delivered together when it is flushed; its first sequence number (32-bit), the next one it
-   * takes, its payload bytes, its IP length, and PSH seen.
+   * takes, its payload bytes, its first segment's IP and TCP header bytes, and PSH seen.
    */
   private readonly groLen = new Int32Array(GRO_MAX_SEGS);
   private readonly groPay = new Int32Array(GRO_MAX_SEGS);
@@ -299,7 +299,7 @@ export class VmApp implements GuestApp {
   private groSeq = 0;
   private groNext = 0;
   private groBytes = 0;
-  private groIpLen = 0;
+  private groHdr = 0;
   private groPsh = false;
   /** GRO aggregates flushed, and segments merged into them. */
   groFlushes = 0;
@@ -507,11 +507,11 @@ export class VmApp implements GuestApp {
   private groReceive(len: number, copy: number, atNs: number): number {
     const env = this.env;
     let cost = 0;
-    if (this.groN > 0 && (P.tcpSeq !== this.groNext || this.groIpLen + P.payLen >= GRO_MAX_IP_LEN || this.groN === GRO_MAX_SEGS)) cost += this.groFlush(atNs);
+    if (this.groN > 0 && (P.tcpSeq !== this.groNext || this.groHdr + this.groBytes + P.payLen >= GRO_MAX_IP_LEN || this.groN === GRO_MAX_SEGS)) cost += this.groFlush(atNs);
     if (this.groN === 0) {
       this.groSeq = P.tcpSeq;
       this.groBytes = 0;
-      this.groIpLen = len - 14 - P.payLen; // IP and TCP headers of the first segment
+      this.groHdr = len - 14 - P.payLen; // IP and TCP headers of the first segment
       this.groPsh = false;
     }
     const k = this.groN++;
@@ -519,7 +519,6 @@ export class VmApp implements GuestApp {
     this.groPay[k] = P.payLen;
     this.groBorn[k] = bornOfData(env.born, this.pcapRxFlow);
     this.groBytes += P.payLen;
-    this.groIpLen += P.payLen;
     this.groNext = (P.tcpSeq + P.payLen) % 2 ** 32;
     this.groSegments++;
     cost += env.groNs + copy;
