@@ -28,8 +28,8 @@ export interface CompareOptions {
   readonly vms?: readonly number[];
   readonly frameBytes?: readonly number[];
   readonly seed?: number;
-  /** The guests' offloads for every point (host.guestGro / guestGso), over the scenario's. */
-  readonly guestOffloads?: { readonly gro: boolean; readonly gso: boolean };
+  /** The guests' offloads for every point (host.guestGro / guestGso, virtio.tso), over the scenario's. */
+  readonly guestOffloads?: { readonly gro: boolean; readonly gso: boolean; readonly tso?: boolean };
   /** Called after each point (for a progress bar). */
   readonly onPoint?: (done: number, total: number, p: ComparePoint) => void;
   /** Options for each run (e.g. captures), by point. */
@@ -84,7 +84,7 @@ export function plan(sc: Scenario, o: CompareOptions = {}): PlannedPoint[] {
         try {
           let params = pointParams(s, n, f, o.seed, frameSetsMtu);
           const g = o.guestOffloads;
-          if (g !== undefined) params = { ...params, host: { ...params.host, guestGro: g.gro, guestGso: g.gso } };
+          if (g !== undefined) params = { ...params, host: { ...params.host, guestGro: g.gro, guestGso: g.gso }, virtio: { ...params.virtio, tso: g.tso ?? false } };
           checkRunParams(params);
           out.push({ series: s, vms: n, frameBytes: f, params });
         } catch (e) {

@@ -18,7 +18,7 @@ import { WindowStats } from "./model/window.js";
 import type { BackendContext, BackendInstance, CoreSet } from "./backends/types.js";
 import { buildSriov } from "./backends/sriov/backend.js";
 import { buildXenPv } from "./backends/xen/backend.js";
-import { buildVirtio } from "./backends/virtio/backend.js";
+import { buildVirtio, virtioTsoMaxFrame } from "./backends/virtio/backend.js";
 import { buildE1000 } from "./backends/e1000/backend.js";
 import { BornTable, vmMac } from "./traffic/packets.js";
 import { buildTraffic, checkTraffic, maxFrameOf, PcapFrames } from "./traffic.js";
@@ -229,6 +229,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     groNs: t.groPerSegment,
     gso: p.host.guestGso,
     gsoNs: t.gsoPerSegment,
+    tsoMaxFrame: p.backend === "virtio" && p.virtio.tso ? virtioTsoMaxFrame(p.virtio.queueSize, maxFrame) : 0,
     wireDstMac: vmMac,
     toHost: (slot) => platform.toHost(slot),
     wireInFreeAt: () => platform.wireInFreeAt,

@@ -14,7 +14,7 @@
  *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues, vcpuHalt, guestGro, guestGso, guestHz }
  *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride }
  *   xen: { grants, queues, netback }
- *   virtio: { eventIdx, queueSize }
+ *   virtio: { eventIdx, queueSize, tso }
  *   costs: { <any key of sim/costs.ts>: number }
  *   run: { seed, warmupUs, measureUs, drainUs }
  *   x: vms | frameBytes               # the chart's x axis (default vms)
@@ -76,7 +76,7 @@ const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "win
 const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues", "vcpuHalt", "guestGro", "guestGso", "guestHz"] as const;
 const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride"] as const;
 const XEN_KEYS = ["grants", "queues", "netback"] as const;
-const VIRTIO_KEYS = ["eventIdx", "queueSize"] as const;
+const VIRTIO_KEYS = ["eventIdx", "queueSize", "tso"] as const;
 const RUN_KEYS = ["seed", "warmupUs", "measureUs", "drainUs"] as const;
 
 /** A finite number (integer or not) within [min, max]. */
@@ -180,6 +180,7 @@ function readVirtio(r: Reader, v: Val, base: VirtioParams): VirtioParams {
   const x: Mut<VirtioParams> = { ...base };
   x.eventIdx = f.optWith("eventIdx", (y) => r.bool(y), x.eventIdx);
   x.queueSize = f.optWith("queueSize", (y) => r.oneOf(y, [64, 128, 256, 512, 1024]), x.queueSize);
+  x.tso = f.optWith("tso", (y) => r.bool(y), x.tso);
   return x;
 }
 

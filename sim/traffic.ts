@@ -21,7 +21,7 @@ import { readCaptureFile } from "./pcap/reader.js";
 import { readWithNodePcapSync } from "./pcap/libpcap.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG } from "./pcap/frames.js";
 import { tcpMss } from "./wire.js";
-import { BornTable, P as PARSED, PEER_IP, PEER_MAC, Template, parse as parseFrame, readdress, setIpv4Id, vmIp, vmMac, vmOfIp } from "./traffic/packets.js";
+import { BornTable, P as PARSED, PEER_IP, PEER_MAC, Template, finishTsoFrame, parse as parseFrame, readdress, setIpv4Id, vmIp, vmMac, vmOfIp } from "./traffic/packets.js";
 import { TICK_DIVISOR, TcpReceiver, TcpSender, delAckFor, maxSackBlocks, newSackBlocks, type TcpParams } from "./traffic/tcp.js";
 
 /*
@@ -138,6 +138,12 @@ export interface TrafficEnv {
    */
   readonly gso: boolean;
   readonly gsoNs: number;
+  /**
+   * The guests' device takes TSO super-frames (virtio.tso) of at most this many bytes (0: no TSO):
+   * a TCP sender's stack builds a super-frame once (stackTxNs, the payload's copy) and hands it to
+   * the driver whole, to be cut into MSS segments beyond the guest (`lastGsoSize`); 0: as `gso` says.
+   */
+  readonly tsoMaxFrame: number;
   /** Destination MAC the peer uses for frames to VM i (its own MAC, or the host's as next hop). */
   readonly wireDstMac: (vm: number) => number;
   /** Put the frame built in pool slot `slot` on the wire towards the host now. */
@@ -304,6 +310,12 @@ export class VmApp implements GuestApp {
   /** GRO aggregates flushed, and segments merged into them. */
   groFlushes = 0;
   groSegments = 0;
+  /** TSO: the segment size of the super-frame just produced (0: a plain frame), and the segments in it (1 for a plain frame). */
+  lastGsoSize = 0;
+  private lastSegs = 1;
+  /** TSO super-frames produced (two or more segments), and the segments in them. */
+  tsoFrames = 0;
+  tsoSegments = 0;
   /** GSO: segments left in the super-segment being sent (0: the next segment starts one). */
   private gsoLeft = 0;
   /** GSO super-segments started, and the segments sent from them. */
@@ -338,7 +350,7 @@ export class VmApp implements GuestApp {
   }
 
   refused(): void {
-    this.env.ledger.drop(this.dropRefused);
+    this.env.ledger.drop(this.dropRefused, this.lastSegs);
   }
 
   private stopped(): boolean {
@@ -370,6 +382,8 @@ export class VmApp implements GuestApp {
     const env = this.env;
     const now = env.engine.now;
     this.produced++;
+    this.lastGsoSize = 0;
+    this.lastSegs = 1;
     let len: number;
     if (this.tcpIn !== undefined && this.tcpIn.r.ackPending) {
       const a = this.tcpIn;
@@ -390,6 +404,8 @@ export class VmApp implements GuestApp {
       c.outstanding = true;
       len = c.req.copyTo(out);
       this.lastCostNs = env.stackTxNs + c.req.payLen * env.copyNsPerByte;
+    } else if (this.tcpOut !== undefined && this.tcpOut.s.canSend() && env.tsoMaxFrame > 0) {
+      return this.produceTso(out, now); // offers its segments itself
     } else if (this.tcpOut !== undefined && this.tcpOut.s.canSend()) {
       const t = this.tcpOut;
       const seq = t.s.send(now);
@@ -442,6 +458,52 @@ export class VmApp implements GuestApp {
       this.armPacer(p.at);
     }
     env.ledger.offer(len);
+    return len;
+  }
+
+  /**
+   * TSO: the stack's one pass over a super-frame (tcp_write_xmit with a TSO device): new data
+   * segments while the window allows, up to 64 KiB of IP length, written as the first segment's
+   * headers and every segment's payload (each segment's tag and sequence number as it would have
+   * carried on its own), then the super-frame's headers finished (finishTsoFrame: PSH as its last
+   * segment has it). A retransmission, or a segment that fills the window, ends it. Each segment is
+   * offered to the ledger; one segment is a plain frame.
+   */
+  private produceTso(out: Uint8Array, now: number): number {
+    const env = this.env;
+    const t = this.tcpOut!;
+    const s = t.s;
+    const tpl = t.tpl;
+    const pay = tpl.payLen;
+    const hdr = tpl.payOff;
+    // an IPv4 datagram's length, and what the device takes (gso_max_size)
+    const maxSegs = Math.max(1, Math.floor((Math.min(0xffff - (hdr - 14), env.tsoMaxFrame - hdr)) / pay));
+    let n = 0;
+    let flags: number = F_ACK;
+    for (;;) {
+      const fresh = !s.inRecovery && s.nxt >= s.high;
+      const seq = s.send(now);
+      const psh = s.fillsWindow;
+      flags = F_ACK | (psh ? F_PSH : 0);
+      tpl.setTcp(seq % 2 ** 32, 0, flags);
+      env.born.stamp(tpl, t.flow, now);
+      tpl.setIpId(this.ipId++);
+      if (n === 0) tpl.copyTo(out);
+      else out.set(tpl.buf.subarray(hdr, hdr + pay), hdr + n * pay);
+      env.ledger.offer(tpl.len);
+      n++;
+      if (!fresh || psh || n === maxSegs || s.inRecovery || s.nxt < s.high || !s.canSend()) break;
+    }
+    const len = hdr + n * pay;
+    if (n > 1) {
+      out[tpl.l4Off + 13] = flags;
+      finishTsoFrame(out, len);
+      this.lastGsoSize = pay;
+      this.lastSegs = n;
+      this.tsoFrames++;
+      this.tsoSegments += n;
+    }
+    this.lastCostNs = env.stackTxNs + n * pay * env.copyNsPerByte;
     return len;
   }
 
@@ -908,6 +970,8 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
         ...(env.gro ? { groAggregates: sum(apps, (a) => a.groFlushes), groSegments: sum(apps, (a) => a.groSegments) } : {}),
         // the guests' GSO (host.guestGso): super-segments built by their stacks, and the segments cut from them
         ...(env.gso ? { gsoSuperSegments: sum(apps, (a) => a.gsoSupers), gsoSegments: sum(apps, (a) => a.gsoSegments) } : {}),
+        // TSO (virtio.tso): the super-frames the guests' stacks handed to their devices, and the segments in them
+        ...(env.tsoMaxFrame > 0 ? { tsoFrames: sum(apps, (a) => a.tsoFrames), tsoSegments: sum(apps, (a) => a.tsoSegments) } : {}),
       };
     },
   };

@@ -113,6 +113,7 @@ const draw = fc.record({
   vcpuHalt: fc.boolean(),
   guestGro: fc.boolean(),
   guestGso: fc.boolean(),
+  tso: fc.boolean(),
   guestHz: fc.constantFrom(0, 250, 1000),
   pcieWidth: fc.constantFrom(1 as const, 4 as const, 8 as const, 16 as const),
   interrupts: fc.constantFrom("posted" as const, "remapped" as const),
@@ -141,7 +142,7 @@ function paramsOf(d: Draw): RunParams {
     host: { ...base.host, guestCores: d.guestCores, hostCores: d.hostCores, vhostCores: d.vhostCores, itr: d.itr, ringEntries: d.ringEntries, iotlbEntries: d.iotlbEntries, hostQueues: d.hostQueues, vcpuHalt: d.vcpuHalt, guestGro: d.guestGro, guestGso: d.guestGso, guestHz: d.guestHz, pcieWidth: d.pcieWidth },
     sriov: { interrupts: d.interrupts, iommuPage: d.iommuPage, mapping: d.mapping, deferredBatch: d.deferredBatch, bufferStride: d.bufferStride },
     xen: { grants: d.grants, queues: d.netback === "per-queue" ? d.queues : 1, netback: d.netback },
-    virtio: { eventIdx: d.eventIdx, queueSize: d.queueSize },
+    virtio: { eventIdx: d.eventIdx, queueSize: d.queueSize, tso: d.tso },
     traffic: {
       ...DEFAULT_RUN.traffic,
       kind: d.kind,

@@ -57,8 +57,11 @@ export interface GuestNic {
   readonly meter: CostMeter;
   /** Room for one more frame (after reclaiming completed ones if needed). */
   canXmit(): boolean;
-  /** Copy a frame into the TX ring; false when full. */
-  xmit(frame: Uint8Array, len: number): boolean;
+  /**
+   * Copy a frame into the TX ring; false when full. `gsoSize` > 0: a TSO super-frame to be cut into
+   * segments of that many payload bytes (only a driver whose device negotiated TSO is given one).
+   */
+  xmit(frame: Uint8Array, len: number, gsoSize?: number): boolean;
   /**
    * The frames queued since the last mark are one transmission (an skb sent without xmit_more):
    * flush() rings the device for them on their own.
@@ -102,6 +105,8 @@ export interface GuestApp {
   flushRx(atNs: number): void;
   /** GSO: the frame just produced has more of its super-segment to send now (same step, one doorbell). */
   gsoMore(): boolean;
+  /** TSO: the frame just produced is a super-frame of segments of this payload size (0 or absent: a plain frame). */
+  readonly lastGsoSize?: number;
   /** CPU time (ns) of the last produce/consume/flushRx in the stack and the application (copies included). */
   readonly lastCostNs: number;
 }
@@ -261,7 +266,7 @@ export class GuestKernel implements WorkerBody, RxConsumer {
 
   private send(): number {
     const len = this.app.produce(this.out);
-    if (this.nic.xmit(this.out, len)) {
+    if (this.nic.xmit(this.out, len, this.app.lastGsoSize ?? 0)) {
       this.sent++;
       this.flushPending = true;
     } else this.app.refused(len);

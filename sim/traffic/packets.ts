@@ -7,7 +7,7 @@
  * The tag: the first 8 bytes of the transport payload are {magic u16 = 0x7043, flow u16, seq u32}.
  */
 import { IovError } from "../../src/errors.js";
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG, writeTcpFrame, writeUdpFrame } from "../pcap/frames.js";
+import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG, foldChecksum, onesComplementSum, writeTcpFrame, writeUdpFrame } from "../pcap/frames.js";
 import { newSackBlocks } from "./tcp.js";
 
 /** The machine on the other end of the wire. */
@@ -350,4 +350,104 @@ export function readdress(b: Uint8Array, len: number, which: "src" | "dst", mac:
     put16(b, l4c, n);
   }
   return true;
+}
+
+// ── TCP segmentation offload ──────────────────────────────────────────────────────────────────────
+
+/** Largest frame a TSO super-frame can be: Ethernet header, an 802.1Q tag, and an IPv4 datagram of 64 KiB. */
+export const TSO_MAX_FRAME = 14 + 4 + 0xffff;
+const IP_CSUM = 10;
+const TCP_CSUM = 16;
+const TCP_FLAGS = 13;
+const F_FIN = 0x01;
+const F_PSH_BIT = 0x08;
+const F_CWR = 0x80;
+
+/** The Internet checksum of b[from, to) with `sum` (a pseudo-header's) added. */
+const csumOf = (b: Uint8Array, from: number, to: number, sum: number): number => foldChecksum(onesComplementSum(b, from, to - from, sum));
+
+/** Where an IPv4/TCP frame's headers are: IP header offset, TCP header offset, payload offset; ok false otherwise. */
+export const TsoHdr = { ok: false, ipOff: 0, l4Off: 0, payOff: 0 };
+
+function tcpHeaders(b: Uint8Array, len: number): boolean {
+  TsoHdr.ok = false;
+  if (len < 14 + 20 + 20) return false;
+  const ip = get16(b, 12) === ETH_P_8021Q ? 18 : 14;
+  if (get16(b, ip - 2) !== ETH_P_IP || b[ip]! >>> 4 !== 4 || b[ip + 9] !== IPPROTO_TCP) return false;
+  const l4 = ip + (b[ip]! & 0x0f) * 4;
+  if (l4 + 20 > len) return false;
+  const pay = l4 + (b[l4 + 12]! >>> 4) * 4;
+  if (pay > len) return false;
+  TsoHdr.ipOff = ip;
+  TsoHdr.l4Off = l4;
+  TsoHdr.payOff = pay;
+  TsoHdr.ok = true;
+  return true;
+}
+
+/** The pseudo-header sum (RFC 793: source, destination, protocol, TCP length) of the frame's IPv4 header, unfolded. */
+function pseudoSum(b: Uint8Array, ip: number, tcpLen: number): number {
+  return onesComplementSum(b, ip + 12, 8, IPPROTO_TCP + tcpLen);
+}
+
+/**
+ * Make an IPv4/TCP frame of `len` bytes (header of its first segment, then the payload of all of
+ * them) a TSO super-frame as the stack hands it to a device with TSO: IPv4 total length and header
+ * checksum for the whole, and the TCP checksum left as CHECKSUM_PARTIAL leaves it (the
+ * pseudo-header's sum, for the device to complete per segment). False when the frame is not
+ * IPv4/TCP or longer than an IPv4 datagram.
+ */
+export function finishTsoFrame(b: Uint8Array, len: number): boolean {
+  if (!tcpHeaders(b, len)) return false;
+  const ip = TsoHdr.ipOff;
+  if (len - ip > 0xffff) return false;
+  put16(b, ip + 2, len - ip);
+  put16(b, ip + IP_CSUM, 0);
+  put16(b, ip + IP_CSUM, csumOf(b, ip, TsoHdr.l4Off, 0));
+  put16(b, TsoHdr.l4Off + TCP_CSUM, ~foldChecksum(pseudoSum(b, ip, len - TsoHdr.l4Off)) & 0xffff);
+  return true;
+}
+
+/** Segments a TSO super-frame of `len` bytes cuts into at `mss` payload bytes each (0 when it is not IPv4/TCP). */
+export function tsoSegmentCount(b: Uint8Array, len: number, mss: number): number {
+  if (mss <= 0 || !tcpHeaders(b, len)) return 0;
+  return Math.max(1, Math.ceil((len - TsoHdr.payOff) / mss));
+}
+
+/**
+ * Segment `k` of the TSO super-frame src[0, len) cut at `mss` payload bytes (tcp_gso_segment, as a
+ * NIC's TSO or the kernel's GSO fallback does it), written to `out`; returns its length (0 when the
+ * frame is not IPv4/TCP or k is past its last segment). Every segment carries the first one's
+ * headers with: the IPv4 total length and header checksum of its own, the IPv4 ID advanced by k,
+ * the TCP sequence number advanced by k × mss, FIN and PSH only on the last segment and CWR only on
+ * the first, and a TCP checksum computed over its pseudo-header, header and payload.
+ */
+export function tsoSegment(src: Uint8Array, len: number, mss: number, k: number, out: Uint8Array): number {
+  const n = tsoSegmentCount(src, len, mss);
+  if (k < 0 || k >= n) return 0;
+  const ip = TsoHdr.ipOff;
+  const l4 = TsoHdr.l4Off;
+  const hdr = TsoHdr.payOff;
+  const from = hdr + k * mss;
+  const pay = Math.min(mss, len - from);
+  const segLen = hdr + pay;
+  if (segLen > out.length) return 0;
+  out.set(src.subarray(0, hdr), 0);
+  out.set(src.subarray(from, from + pay), hdr);
+  put16(out, ip + 2, segLen - ip);
+  put16(out, ip + 4, (get16(src, ip + 4) + k) & 0xffff);
+  put16(out, ip + IP_CSUM, 0);
+  put16(out, ip + IP_CSUM, csumOf(out, ip, l4, 0));
+  const seq = ((((src[l4 + 4]! << 24) | (src[l4 + 5]! << 16) | (src[l4 + 6]! << 8) | src[l4 + 7]!) >>> 0) + k * mss) >>> 0;
+  out[l4 + 4] = seq >>> 24;
+  out[l4 + 5] = (seq >>> 16) & 0xff;
+  out[l4 + 6] = (seq >>> 8) & 0xff;
+  out[l4 + 7] = seq & 0xff;
+  let flags = src[l4 + TCP_FLAGS]!;
+  if (k < n - 1) flags &= ~(F_FIN | F_PSH_BIT);
+  if (k > 0) flags &= ~F_CWR;
+  out[l4 + TCP_FLAGS] = flags;
+  put16(out, l4 + TCP_CSUM, 0);
+  put16(out, l4 + TCP_CSUM, csumOf(out, l4, segLen, pseudoSum(out, ip, segLen - l4)));
+  return segLen;
 }

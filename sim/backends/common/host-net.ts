@@ -20,6 +20,11 @@
  * (iommu=pt): DMA addresses are host physical.
  * When a PF TX ring is full, frames wait in a qdisc (pfifo, 1000 frames, as txqueuelen) and are
  * handed to the ring when the NAPI poll of that queue has reclaimed descriptors.
+ *
+ * A TSO super-frame from a guest (virtio.tso) crosses the tap and the bridge once; its egress (the
+ * PF, or another guest's tap) takes no TSO in the model, so the host cuts it there
+ * (validate_xmit_skb → skb_gso_segment, `gsoSegmentNs` a segment) and each segment goes on as a
+ * frame of its own.
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { E1000_EIAC, E1000_EIAM, E1000_EIMS, E1000_EITR, E1000_IVAR, E1000_IVAR_MISC, E1000_IVAR_VALID, E1000_RCTL, E1000_RCTL_MPE, E1000_RCTL_UPE, ivarRxShift, ivarTxShift } from "../../../src/nic/regs.js";
@@ -29,7 +34,7 @@ import { fnBarHpa } from "../../model/platform.js";
 import { NAPI_BUDGET } from "../../model/guest-kernel.js";
 import type { Ledger } from "../../model/ledger.js";
 import type { CaptureSet } from "../../model/capture.js";
-import { vmMac, HOST_MAC } from "../../traffic/packets.js";
+import { vmMac, HOST_MAC, tsoSegment, tsoSegmentCount } from "../../traffic/packets.js";
 import { IgbRings, type RegPort } from "../../../src/vf-driver/rings.js";
 import { dmaBytesNeeded, planDma } from "../../../src/vf-driver/dma-layout.js";
 import { IovError } from "../../../src/errors.js";
@@ -68,6 +73,8 @@ export interface HostNetCosts {
   readonly txCleanNs: number;
   readonly doorbellNs: number;
   readonly forwardNs: number;
+  /** The host kernel's software segmentation of a GSO super-frame, per segment. */
+  readonly gsoSegmentNs: number;
 }
 
 export function hostNetCosts(t: TimeCostsNs, xenDom0: boolean): HostNetCosts {
@@ -80,6 +87,7 @@ export function hostNetCosts(t: TimeCostsNs, xenDom0: boolean): HostNetCosts {
     txCleanNs: t.nicDriverTxCleanPerPacket,
     doorbellNs: t.doorbellMmioWrite,
     forwardNs: t.bridgeForwardPerPacket,
+    gsoSegmentNs: t.gsoPerSegment,
   };
 }
 
@@ -142,6 +150,9 @@ export class HostNet {
     this.fromWire(buf, len, ctx);
   };
   forwarded = 0;
+  /** Segments the host cut from guests' TSO super-frames. */
+  gsoSegments = 0;
+  private readonly segBuf: Uint8Array;
   private readonly staged: StagedQueue[] = [];
 
   constructor(
@@ -156,6 +167,7 @@ export class HostNet {
     entries: number,
     bufSize: number,
   ) {
+    this.segBuf = new Uint8Array(bufSize);
     const nic = platform.nic;
     const bar = fnBarHpa(0, 0);
     this.regs = { write32: (o, v) => platform.memWrite(bar + o, 4, v), read32: (o) => platform.memRead(bar + o, 4) };
@@ -292,17 +304,30 @@ export class HostNet {
     }
   }
 
-  /** Switch a frame that came from guest `vm`'s port. */
-  fromGuest(vm: number, buf: Uint8Array, len: number, ctx: HostCtx): void {
+  /**
+   * Switch a frame that came from guest `vm`'s port; with `gsoSize` > 0 a TSO super-frame, cut into
+   * segments of that many payload bytes at the egress.
+   */
+  fromGuest(vm: number, buf: Uint8Array, len: number, ctx: HostCtx, gsoSize = 0): void {
     ctx.meter.ns += this.c.forwardNs;
     this.forwarded++;
     this.capture?.frame("bridge", this.platform.engine.now, buf, len);
     const dst = this.portOf(buf);
-    if (dst >= 0 && dst !== vm) {
-      this.ports[dst]!.deliver(buf, len, ctx);
+    const local = dst >= 0 && dst !== vm;
+    const n = gsoSize > 0 ? tsoSegmentCount(buf, len, gsoSize) : 0;
+    if (n === 0) {
+      if (local) this.ports[dst]!.deliver(buf, len, ctx);
+      else this.toWire(buf, len, ctx);
       return;
     }
-    this.toWire(buf, len, ctx);
+    const seg = this.segBuf;
+    for (let k = 0; k < n; k++) {
+      const sl = tsoSegment(buf, len, gsoSize, k, seg);
+      ctx.meter.ns += this.c.gsoSegmentNs;
+      this.gsoSegments++;
+      if (local) this.ports[dst]!.deliver(seg, sl, ctx);
+      else this.toWire(seg, sl, ctx);
+    }
   }
 
   /** Bridge a frame from the wire (through the PF) to the guest port owning its destination MAC. */
@@ -329,6 +354,6 @@ export class HostNet {
   counters(): Record<string, number> {
     let polls = 0;
     for (const n of this.napis) polls += n.polls;
-    return { hostForwarded: this.forwarded, hostNapiPolls: polls, hostDoorbells: this.rings.counters.txDoorbells };
+    return { hostForwarded: this.forwarded, hostNapiPolls: polls, hostDoorbells: this.rings.counters.txDoorbells, ...(this.gsoSegments > 0 ? { hostGsoSegments: this.gsoSegments } : {}) };
   }
 }

@@ -12,6 +12,11 @@
  * injects the interrupt (an exit to inject, and the guest's EOI exits). TX completions do not
  * interrupt (virtio-net keeps TX callbacks off and reclaims on transmit) unless the TX ring filled,
  * when the driver asks for a delayed callback at 3/4 of the outstanding buffers.
+ *
+ * With TSO (virtio.tso: VIRTIO_NET_F_HOST_TSO4 and F_CSUM) the guest posts its TCP super-frames as
+ * one chain of page-sized TX buffers (a GSO_TCPV4 header with NEEDS_CSUM), and stops its queue while
+ * fewer descriptors than the largest chain are free (as virtio-net stops below 2 + MAX_SKB_FRAGS).
+ * vhost copies a chain once and hands it to the tap whole; the host cuts it at the switch's egress.
  */
 import type { Guest, TrapHandler } from "../../../src/hypervisor-glue/guest.js";
 import { perByteNs } from "../../costs.js";
@@ -21,6 +26,7 @@ import type { CaptureSet } from "../../model/capture.js";
 import { HostNet, hostNetCosts, type GuestPort, type HostCtx, type StagedQueue } from "../common/host-net.js";
 import { GUEST_BAR_GPA, GUEST_DATA_BASE, GUEST_NET_VECTOR, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
 import { VIRTIO_NET_HDR_LEN, VringDevice, VringDriver, vringLayout } from "./vring.js";
+import { TSO_MAX_FRAME, TsoHdr, tsoSegmentCount } from "../../traffic/packets.js";
 
 const RX_Q = 0;
 const TX_Q = 1;
@@ -28,6 +34,19 @@ const TX_Q = 1;
 const TAP_QUEUE = 256;
 /** Packets a vhost worker handles per queue before looking at its other queue. */
 const VHOST_BATCH = 64;
+/** A TX buffer with TSO: a page, as the skb fragments the driver would point at. */
+const TSO_TX_BUFFER = 4096;
+
+/** TX buffer size of a virtio device: one frame and its header, or with TSO a page. */
+export function virtioTxBuffer(maxFrame: number, tso: boolean): number {
+  const b = rxBufferFor(maxFrame + VIRTIO_NET_HDR_LEN);
+  return tso ? Math.max(TSO_TX_BUFFER, b) : b;
+}
+
+/** The largest TSO super-frame a TX ring of `queueSize` takes (gso_max_size): 64 KiB, or one chain of the whole ring. */
+export function virtioTsoMaxFrame(queueSize: number, maxFrame: number): number {
+  return Math.min(TSO_MAX_FRAME, queueSize * virtioTxBuffer(maxFrame, true) - VIRTIO_NET_HDR_LEN);
+}
 
 export class VirtioNetDriver implements GuestNic {
   readonly meter = new CostMeter();
@@ -52,9 +71,14 @@ export class VirtioNetDriver implements GuestNic {
     private readonly capture: CaptureSet | undefined,
     private readonly port: string,
     maxFrame: number,
+    /** With TSO, the largest super-frame: the queue stops while its chain would not fit. */
+    tsoMaxFrame = 0,
   ) {
     this.scratch = new Uint8Array(maxFrame);
+    this.minTxFree = tsoMaxFrame > 0 ? txq.descsFor(tsoMaxFrame) : 1;
   }
+
+  private readonly minTxFree: number;
 
   /** Post every RX buffer, turn TX callbacks off, and tell the device. */
   up(): void {
@@ -73,16 +97,24 @@ export class VirtioNetDriver implements GuestNic {
   }
 
   canXmit(): boolean {
-    if (this.txq.free > 0) return true;
+    const need = this.minTxFree;
+    if (this.txq.free >= need) return true;
     this.reclaimTx();
-    if (this.txq.free > 0) return true;
+    if (this.txq.free >= need) return true;
     // queue full: stop it and ask for a (delayed) TX interrupt
     if (this.txq.enableCbDelayed()) this.reclaimTx();
-    return this.txq.free > 0;
+    return this.txq.free >= need;
   }
 
-  xmit(frame: Uint8Array, len: number): boolean {
-    if (!this.txq.addOutbuf(frame, len)) return false;
+  xmit(frame: Uint8Array, len: number, gsoSize = 0): boolean {
+    let hdrLen = 0;
+    let csumStart = 0;
+    if (gsoSize > 0) {
+      if (tsoSegmentCount(frame, len, gsoSize) === 0) return false; // not a TCPv4 super-frame
+      hdrLen = TsoHdr.payOff;
+      csumStart = TsoHdr.l4Off;
+    }
+    if (!this.txq.addOutbuf(frame, len, gsoSize, hdrLen, csumStart)) return false;
     this.meter.ns += this.c.txNs;
     this.capture?.frame(this.port, this.now(), frame, len);
     return true;
@@ -148,6 +180,9 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, St
     this.dropTap = net.reason("tap:queue-full");
   }
 
+  /** TSO super-frames taken from the guest. */
+  tsoFrames = 0;
+
   // ── the notify port (trapped): ioeventfd wakes the worker ──
   read(): number {
     return 0;
@@ -185,7 +220,9 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, St
         if (len < 0) break;
         this.meter.ns += this.c.perPacketNs + len * this.c.copyPerByteNs + this.c.tapNs;
         this.txPackets++;
-        this.net.fromGuest(this.vm, this.scratch, len, this);
+        const gso = this.txDev.gsoSize;
+        if (gso > 0) this.tsoFrames++;
+        this.net.fromGuest(this.vm, this.scratch, len, this, gso);
         n++;
       }
       worked = true;
@@ -233,6 +270,8 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, St
 export function buildVirtio(ctx: BackendContext): BackendInstance {
   const { p, platform, t } = ctx;
   const bufSize = rxBufferFor(ctx.maxFrame + VIRTIO_NET_HDR_LEN);
+  const tso = p.virtio.tso ? virtioTsoMaxFrame(p.virtio.queueSize, ctx.maxFrame) : 0;
+  const txBufSize = virtioTxBuffer(ctx.maxFrame, tso > 0);
   const hostQueues = Math.min(p.host.hostQueues, p.host.hostCores);
   const host = platform.hv.createGuest("host", guestRamFor(HostNet.bytesFor(hostQueues, p.host.ringEntries, rxBufferFor(ctx.maxFrame))), p.host.hostCores);
   const net = new HostNet(platform, host, hostNetCosts(t, false), ctx.ledger, ctx.capture, ctx.workers, ctx.cores.host, hostQueues, p.host.ringEntries, rxBufferFor(ctx.maxFrame));
@@ -240,7 +279,7 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
   const rxL = vringLayout(GUEST_DATA_BASE, qs);
   const txL = vringLayout(GUEST_DATA_BASE + Math.ceil(rxL.bytes / 4096) * 4096, qs);
   const bufs = txL.desc + Math.ceil(txL.bytes / 4096) * 4096;
-  const ram = guestRamFor(bufs - GUEST_DATA_BASE + 2 * qs * bufSize);
+  const ram = guestRamFor(bufs - GUEST_DATA_BASE + qs * (bufSize + txBufSize));
   const vhostCosts = { perPacketNs: t.vhostPerPacket, copyPerByteNs: perByteNs(ctx.costs, "vhostCopyPerByte"), tapNs: t.tapPerPacket };
   const kernels: GuestKernel[] = [];
   const guests: Guest[] = [];
@@ -251,18 +290,18 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
     guests.push(g);
     const ev = p.virtio.eventIdx;
     const rxDrv = new VringDriver(g, rxL, bufs, bufSize, ev);
-    const txDrv = new VringDriver(g, txL, bufs + qs * bufSize, bufSize, ev);
+    const txDrv = new VringDriver(g, txL, bufs + qs * bufSize, txBufSize, ev);
     const rxDev = new VringDevice(g, rxL, ev);
     const txDev = new VringDevice(g, txL, ev);
     const core = i % ctx.cores.vhost.length;
-    const vh = new VhostNet(i, net.txqFor(core), g, rxDev, txDev, net, vhostCosts, ctx.maxFrame);
+    const vh = new VhostNet(i, net.txqFor(core), g, rxDev, txDev, net, vhostCosts, Math.max(ctx.maxFrame, tso));
     vh.worker = ctx.workers.add(`vhost-${i}`, ctx.cores.vhost[core]!, vh);
     vhosts.push(vh);
     g.mapTrap("virtio-notify", GUEST_BAR_GPA, 4, vh, "pio");
-    const drv = new VirtioNetDriver(g, rxDrv, txDrv, GUEST_BAR_GPA, { txNs: t.nicDriverTxPerPacket, rxNs: t.nicDriverRxPerPacket, txCleanNs: t.nicDriverTxCleanPerPacket }, () => platform.engine.now, ctx.capture, `vnet${i}`, ctx.maxFrame);
+    const drv = new VirtioNetDriver(g, rxDrv, txDrv, GUEST_BAR_GPA, { txNs: t.nicDriverTxPerPacket, rxNs: t.nicDriverRxPerPacket, txCleanNs: t.nicDriverTxCleanPerPacket }, () => platform.engine.now, ctx.capture, `vnet${i}`, ctx.maxFrame, tso);
     drivers.push(drv);
     const ledger = new ExitLedger(g.exits, { pio: t.virtioKick, interrupt: t.vmExitKernel, eoi: t.virtualEoi, mmio: t.vmExitUser, hlt: t.vmExitKernel });
-    const kernel = new GuestKernel(g, drv, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none", "kvm");
+    const kernel = new GuestKernel(g, drv, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, Math.max(ctx.maxFrame, tso), ctx.p.host.vcpuHalt ? "kvm" : "none", "kvm");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     kernels.push(kernel);
     g.onInterrupt(GUEST_NET_VECTOR, () => kernel.onInterrupt());
@@ -282,6 +321,7 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
         c.suppressedKicks! += d.rxq.suppressedKicks + d.txq.suppressedKicks;
       }
       for (const v of vhosts) c.vhostSignals! += v.signals;
+      if (tso > 0) c.vhostTsoFrames = vhosts.reduce((a, v) => a + v.tsoFrames, 0);
       return c;
     },
   };

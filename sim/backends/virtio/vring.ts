@@ -13,6 +13,11 @@ export const VRING_USED_F_NO_NOTIFY = 1;
 export const VRING_DESC_SIZE = 16;
 /** virtio_net_hdr_v1 (flags, gso_type, hdr_len, gso_size, csum_start, csum_offset, num_buffers). */
 export const VIRTIO_NET_HDR_LEN = 12;
+export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+export const VIRTIO_NET_HDR_GSO_NONE = 0;
+export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
+/** The TCP checksum's offset in its header (virtio_net_hdr.csum_offset for TCP). */
+const TCP_CSUM_OFFSET = 16;
 
 /** vring_need_event: notify iff the other side asked for an event at an index in (old, new]. */
 export function vringNeedEvent(eventIdx: number, newIdx: number, oldIdx: number): boolean {
@@ -38,7 +43,11 @@ export function vringLayout(gpa: number, size: number): VringLayout {
   return { size, desc, avail, used, bytes: used + usedBytes - gpa };
 }
 
-/** Guest driver side of one virtqueue. Buffers are fixed per descriptor (one buffer per slot). */
+/**
+ * Guest driver side of one virtqueue. Buffers are fixed per descriptor (one buffer per slot); a TX
+ * frame longer than one buffer (a TSO super-frame) takes a chain of them from the free list, linked
+ * by the descriptors' next fields with VRING_DESC_F_NEXT on all but the last (no indirect tables).
+ */
 export class VringDriver {
   private freeHead = 0;
   private numFree: number;
@@ -66,17 +75,49 @@ export class VringDriver {
     return this.numFree;
   }
 
-  /** TX: copy header + frame into the next buffer and publish it. Returns false when the ring is full. */
-  addOutbuf(frame: Uint8Array, len: number): boolean {
-    if (this.numFree === 0) return false;
-    const id = this.freeHead;
-    const d = this.L.desc + id * VRING_DESC_SIZE;
-    const buf = this.bufGpa + id * this.bufSize;
-    for (let i = 0; i < VIRTIO_NET_HDR_LEN; i += 4) this.g.write32(buf + i, 0);
-    this.g.writeBytes(buf + VIRTIO_NET_HDR_LEN, frame, 0, len);
-    this.g.write32(d + 8, VIRTIO_NET_HDR_LEN + len);
-    this.g.write16(d + 12, 0);
-    this.publish(id);
+  /** Descriptors a TX frame of `len` bytes takes (its header and bytes across buffers). */
+  descsFor(len: number): number {
+    return Math.ceil((VIRTIO_NET_HDR_LEN + len) / this.bufSize);
+  }
+
+  /**
+   * TX: write the virtio_net_hdr and the frame into the next buffer(s) — a chain when it is longer
+   * than one — and publish the chain's head. With `gsoSize` > 0 the frame is a TCPv4 super-frame
+   * whose headers end at `hdrLen`, its TCP checksum partial (csum_start at the TCP header): the
+   * header asks the device for segments of `gsoSize` payload bytes and their checksums. Returns
+   * false when the ring lacks the descriptors.
+   */
+  addOutbuf(frame: Uint8Array, len: number, gsoSize = 0, hdrLen = 0, csumStart = 0): boolean {
+    const need = this.descsFor(len);
+    if (this.numFree < need) return false;
+    const g = this.g;
+    const head = this.freeHead;
+    let id = head;
+    let off = 0;
+    for (let j = 0; j < need; j++) {
+      const d = this.L.desc + id * VRING_DESC_SIZE;
+      let at = this.bufGpa + id * this.bufSize;
+      let room = this.bufSize;
+      if (j === 0) {
+        if (gsoSize > 0) {
+          g.write16(at, VIRTIO_NET_HDR_F_NEEDS_CSUM | (VIRTIO_NET_HDR_GSO_TCPV4 << 8));
+          g.write16(at + 2, hdrLen);
+          g.write16(at + 4, gsoSize);
+          g.write16(at + 6, csumStart);
+          g.write16(at + 8, TCP_CSUM_OFFSET);
+          g.write16(at + 10, 0);
+        } else for (let i = 0; i < VIRTIO_NET_HDR_LEN; i += 4) g.write32(at + i, 0);
+        at += VIRTIO_NET_HDR_LEN;
+        room -= VIRTIO_NET_HDR_LEN;
+      }
+      const n = Math.min(room, len - off);
+      g.writeBytes(at, frame, off, n);
+      off += n;
+      g.write32(d + 8, (j === 0 ? VIRTIO_NET_HDR_LEN : 0) + n);
+      g.write16(d + 12, j < need - 1 ? VRING_DESC_F_NEXT : 0);
+      if (j < need - 1) id = g.read16(d + 14); // the free list's next is the chain's next
+    }
+    this.publish(head, id, need);
     return true;
   }
 
@@ -87,14 +128,15 @@ export class VringDriver {
     const d = this.L.desc + id * VRING_DESC_SIZE;
     this.g.write32(d + 8, this.bufSize);
     this.g.write16(d + 12, VRING_DESC_F_WRITE);
-    this.publish(id);
+    this.publish(id, id, 1);
     return true;
   }
 
-  private publish(id: number): void {
-    this.freeHead = this.g.read16(this.L.desc + id * VRING_DESC_SIZE + 14);
-    this.numFree--;
-    this.g.write16(this.L.avail + 4 + 2 * (this.availIdx % this.L.size), id);
+  /** Publish the chain head..last (`count` descriptors taken from the free list) in the avail ring. */
+  private publish(head: number, last: number, count: number): void {
+    this.freeHead = this.g.read16(this.L.desc + last * VRING_DESC_SIZE + 14);
+    this.numFree -= count;
+    this.g.write16(this.L.avail + 4 + 2 * (this.availIdx % this.L.size), head);
     this.availIdx = (this.availIdx + 1) & 0xffff;
     this.g.write16(this.L.avail + 2, this.availIdx); // (write barrier before idx in real drivers)
   }
@@ -136,9 +178,16 @@ export class VringDriver {
       const id = this.g.read32(e);
       const len = this.g.read32(e + 4);
       if (onRx !== undefined) onRx(this.bufGpa + id * this.bufSize + VIRTIO_NET_HDR_LEN, len - VIRTIO_NET_HDR_LEN);
-      this.g.write16(this.L.desc + id * VRING_DESC_SIZE + 14, this.freeHead);
+      // detach_buf: the chain goes back to the free list whole
+      let last = id;
+      let m = 1;
+      while ((this.g.read16(this.L.desc + last * VRING_DESC_SIZE + 12) & VRING_DESC_F_NEXT) !== 0 && m < this.L.size) {
+        last = this.g.read16(this.L.desc + last * VRING_DESC_SIZE + 14);
+        m++;
+      }
+      this.g.write16(this.L.desc + last * VRING_DESC_SIZE + 14, this.freeHead);
       this.freeHead = id;
-      this.numFree++;
+      this.numFree += m;
       this.lastUsed = (this.lastUsed + 1) & 0xffff;
       n++;
     }
@@ -186,6 +235,9 @@ export class VringDriver {
 
 /** Device side (vhost-net worker) of one virtqueue. */
 export class VringDevice {
+  /** The virtio_net_hdr of the last frame popTx took: gso_type and gso_size (GSO_NONE / 0 for a plain frame). */
+  gsoType = VIRTIO_NET_HDR_GSO_NONE;
+  gsoSize = 0;
   private lastAvail = 0;
   private usedIdx = 0;
   private signalledIdx = 0;
@@ -203,20 +255,36 @@ export class VringDevice {
   }
 
   /**
-   * Consume one available descriptor: TX → copy its bytes (minus the net header) into `out`,
-   * returning the frame length; RX → copy `frame` into it. -1 when nothing is pending.
+   * Consume one available TX chain: its virtio_net_hdr into gsoType/gsoSize, its bytes after the
+   * header (across the chain's descriptors, in order, at most out.length) into `out`; returns the
+   * frame length, -1 when nothing is pending. A chain is followed for at most the ring's size.
    */
   popTx(out: Uint8Array): number {
     if (this.pending() === 0) return -1;
-    const id = this.g.read16(this.L.avail + 4 + 2 * (this.lastAvail % this.L.size));
+    const g = this.g;
+    const head = g.read16(this.L.avail + 4 + 2 * (this.lastAvail % this.L.size));
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
-    const d = this.L.desc + id * VRING_DESC_SIZE;
-    const addr = this.g.read64n(d);
-    const len = this.g.read32(d + 8) - VIRTIO_NET_HDR_LEN;
-    const n = Math.max(0, Math.min(len, out.length));
-    this.g.readBytes(addr + VIRTIO_NET_HDR_LEN, out, 0, n);
-    this.pushUsed(id, 0);
-    return n;
+    let id = head;
+    let total = 0;
+    for (let j = 0; j < this.L.size; j++) {
+      const d = this.L.desc + id * VRING_DESC_SIZE;
+      let addr = g.read64n(d);
+      let len = g.read32(d + 8);
+      if (j === 0) {
+        const fl = g.read16(addr);
+        this.gsoType = fl >>> 8;
+        this.gsoSize = this.gsoType === VIRTIO_NET_HDR_GSO_NONE ? 0 : g.read16(addr + 4);
+        addr += VIRTIO_NET_HDR_LEN;
+        len -= VIRTIO_NET_HDR_LEN;
+      }
+      const n = Math.max(0, Math.min(len, out.length - total));
+      g.readBytes(addr, out, total, n);
+      total += n;
+      if ((g.read16(d + 12) & VRING_DESC_F_NEXT) === 0) break;
+      id = g.read16(d + 14);
+    }
+    this.pushUsed(head, 0);
+    return total;
   }
 
   pushRx(frame: Uint8Array, len: number): boolean {

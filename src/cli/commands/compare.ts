@@ -61,13 +61,13 @@ export function parseSeed(text: string): number {
   return n;
 }
 
-/** `--guest-offloads`: gro and/or gso (comma-separated), or none. */
-export function parseGuestOffloads(text: string): { gro: boolean; gso: boolean } {
+/** `--guest-offloads`: gro, gso and/or tso (comma-separated), or none. */
+export function parseGuestOffloads(text: string): { gro: boolean; gso: boolean; tso: boolean } {
   const parts = text.split(",").map((s) => s.trim());
-  if (parts.length === 1 && parts[0] === "none") return { gro: false, gso: false };
-  const out = { gro: false, gso: false };
+  if (parts.length === 1 && parts[0] === "none") return { gro: false, gso: false, tso: false };
+  const out = { gro: false, gso: false, tso: false };
   for (const p of parts) {
-    if (p !== "gro" && p !== "gso") throw inputError(`--guest-offloads: unknown offload ${JSON.stringify(p)} (expected gro, gso, or none)`);
+    if (p !== "gro" && p !== "gso" && p !== "tso") throw inputError(`--guest-offloads: unknown offload ${JSON.stringify(p)} (expected gro, gso, tso, or none)`);
     if (out[p]) throw inputError(`--guest-offloads: ${p} is listed twice`);
     out[p] = true;
   }
@@ -167,7 +167,7 @@ export function registerCompare(program: Command): void {
     .option("--vms <list>", "comma-separated VM counts, e.g. 1,8,32,60")
     .option("--frame <list>", "comma-separated frame sizes in bytes (with FCS), e.g. 64,1518; TCP takes MTU = frame - 18 (594..9018)")
     .option("--seed <n>", "random seed (same scenario and seed: same results)")
-    .option("--guest-offloads <list>", "the guests' offloads for every run: gro, gso (comma-separated) or none, over the scenario's host.guestGro/guestGso")
+    .option("--guest-offloads <list>", "the guests' offloads for every run: gro, gso, tso (comma-separated) or none, over the scenario's host.guestGro/guestGso and virtio.tso (TSO is modelled for virtio devices only)")
     .option("--json", "print the full results as JSON")
     .option("--svg <file>", "write throughput and CPU charts as SVG")
     .option("--markdown <file>", "write the table as markdown")

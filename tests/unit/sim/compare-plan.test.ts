@@ -88,30 +88,36 @@ describe("compare: frame sizes", () => {
 });
 
 describe("compare: --guest-offloads", () => {
-  it("parses gro, gso, both or none, and refuses anything else or a repeat as an input error", async () => {
+  it("parses gro, gso, tso, any of them together or none, and refuses anything else or a repeat as an input error", async () => {
     const { parseGuestOffloads } = await import("../../../src/cli/commands/compare.js");
-    expect(parseGuestOffloads("gro")).toEqual({ gro: true, gso: false });
-    expect(parseGuestOffloads("gso, gro")).toEqual({ gro: true, gso: true });
-    expect(parseGuestOffloads("none")).toEqual({ gro: false, gso: false });
-    for (const bad of ["tso", "gro,gro", "none,gro", ""]) {
+    expect(parseGuestOffloads("gro")).toEqual({ gro: true, gso: false, tso: false });
+    expect(parseGuestOffloads("gso, gro")).toEqual({ gro: true, gso: true, tso: false });
+    expect(parseGuestOffloads("tso,gro")).toEqual({ gro: true, gso: false, tso: true });
+    expect(parseGuestOffloads("none")).toEqual({ gro: false, gso: false, tso: false });
+    for (const bad of ["lro", "gro,gro", "tso,tso", "none,gro", ""]) {
       const e = catchErr(() => parseGuestOffloads(bad));
       expect(e.code).toBe("EINVAL");
       expect(e.message).toContain("--guest-offloads");
     }
   });
 
-  it("sets the guests' GRO and GSO of every point, over the scenario's, and nothing else", () => {
-    const sc = loadScenario(join(DIR, "guest-gro.yaml"));
-    const base = plan(sc, { vms: [1] });
-    const on = plan(sc, { vms: [1], guestOffloads: { gro: true, gso: true } });
-    const off = plan(sc, { vms: [1], guestOffloads: { gro: false, gso: false } });
-    expect(base.some((t) => t.params.host.guestGro)).toBe(true); // the file turns GRO on for some series
-    for (const [i, t] of on.entries()) {
-      expect([t.params.host.guestGro, t.params.host.guestGso]).toEqual([true, true]);
-      expect([off[i]!.params.host.guestGro, off[i]!.params.host.guestGso]).toEqual([false, false]);
-      const { host: _h, ...rest } = t.params;
-      const { host: _b, ...baseRest } = base[i]!.params;
-      expect(rest).toEqual(baseRest);
+  it("sets the guests' GRO, GSO and virtio TSO of every point, over the scenario's, and nothing else", () => {
+    for (const file of ["guest-gro.yaml", "guest-gso.yaml"]) {
+      const sc = loadScenario(join(DIR, file));
+      const base = plan(sc, { vms: [1] });
+      const on = plan(sc, { vms: [1], guestOffloads: { gro: true, gso: true, tso: true } });
+      const off = plan(sc, { vms: [1], guestOffloads: { gro: false, gso: false, tso: false } });
+      // the files turn GRO, GSO or TSO on for some series
+      expect(base.some((t) => t.params.host.guestGro || t.params.host.guestGso || t.params.virtio.tso)).toBe(true);
+      for (const [i, t] of on.entries()) {
+        expect([t.params.host.guestGro, t.params.host.guestGso, t.params.virtio.tso]).toEqual([true, true, true]);
+        expect([off[i]!.params.host.guestGro, off[i]!.params.host.guestGso, off[i]!.params.virtio.tso]).toEqual([false, false, false]);
+        const { host: h, virtio: v, ...rest } = t.params;
+        const { host: bh, virtio: bv, ...baseRest } = base[i]!.params;
+        expect(rest).toEqual(baseRest);
+        expect({ ...h, guestGro: 0, guestGso: 0 }).toEqual({ ...bh, guestGro: 0, guestGso: 0 });
+        expect({ ...v, tso: 0 }).toEqual({ ...bv, tso: 0 });
+      }
     }
   });
 });

@@ -89,6 +89,7 @@ describe("conservation: every frame offered is delivered or dropped with a reaso
           grants: fc.constantFrom("copy" as const, "persistent" as const),
           queues: fc.integer({ min: 1, max: 4 }),
           queueSize: fc.constantFrom(16, 256),
+          tso: fc.boolean(),
         }),
         (a) => {
           const r = runOnce(
@@ -103,7 +104,7 @@ describe("conservation: every frame offered is delivered or dropped with a reaso
               host: { guestCores: a.guestCores, hostCores: a.hostCores, itr: a.itr, ringEntries: a.ringEntries, iotlbEntries: a.iotlbEntries, hostQueues: a.hostQueues, vcpuHalt: a.vcpuHalt, guestGro: a.guestGro, guestGso: a.guestGso, guestHz: a.guestHz, pcieWidth: a.pcieWidth },
               sriov: { interrupts: a.interrupts, iommuPage: a.iommuPage, mapping: a.mapping },
               xen: { grants: a.grants, queues: a.queues },
-              virtio: { queueSize: a.queueSize },
+              virtio: { queueSize: a.queueSize, tso: a.tso },
               traffic: { flows: a.flows, mtu: Math.max(576, a.frameBytes - 18), reqBytes: Math.min(8972, a.frameBytes) },
             }),
           );

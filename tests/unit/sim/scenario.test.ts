@@ -142,6 +142,15 @@ describe("scenario files", () => {
     expect(got[2]).toMatch(/^s\.yaml:4:12: host\.guestHz: expected/);
   });
 
+  it("takes virtio.tso for the file and for a series, and says where a bad one is", () => {
+    const sc = parseScenario(["virtio: { tso: true }", "series:", "  - { name: a, backend: virtio }", "  - { name: b, backend: virtio, virtio: { tso: false } }"].join("\n"), "s.yaml");
+    expect(sc.series.map((x) => x.base.virtio.tso)).toEqual([true, false]);
+    expect(parseScenario("backends: [virtio]", "s.yaml").series[0]!.base.virtio.tso).toBe(false);
+    const got = issues(["virtio:", "  tso: on"].join("\n"));
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatch(/^s\.yaml:2:8: virtio\.tso: expected/);
+  });
+
   it("takes xen.netback, and refuses multi-queue VIFs with a shared netback at the xen mapping", () => {
     const sc = parseScenario(["xen: { netback: tasklet }", "series:", "  - { name: a, backend: xen-pv }", "  - { name: b, backend: xen-pv, xen: { netback: per-cpu } }"].join("\n"), "s.yaml");
     expect(sc.series.map((x) => x.base.xen.netback)).toEqual(["tasklet", "per-cpu"]);
