@@ -21,7 +21,7 @@ import { readCaptureFile } from "./pcap/reader.js";
 import { readWithNodePcapSync } from "./pcap/libpcap.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG } from "./pcap/frames.js";
 import { tcpMss } from "./wire.js";
-import { BornTable, P as PARSED, PEER_IP, PEER_MAC, Template, finishTsoFrame, parse as parseFrame, readdress, setIpv4Id, vmIp, vmMac, vmOfIp } from "./traffic/packets.js";
+import { BornTable, P as PARSED, PEER_IP, PEER_MAC, TSO_MAX_FRAME, Template, finishTsoFrame, parse as parseFrame, readdress, setIpv4Id, tsoSegment, tsoSegmentCount, vmIp, vmMac, vmOfIp } from "./traffic/packets.js";
 import { TICK_DIVISOR, TcpReceiver, TcpSender, delAckFor, maxSackBlocks, newSackBlocks, type TcpParams } from "./traffic/tcp.js";
 
 /*
@@ -511,7 +511,11 @@ export class VmApp implements GuestApp {
   armPacer: (atNs: number) => void = () => undefined;
 
   /** A frame the stack starts on at `atNs`; it reaches its sink when the stack's work on it is done. */
-  consume(buf: Uint8Array, len: number, atNs: number): void {
+  consume(buf: Uint8Array, len: number, atNs: number, gsoSize = 0): void {
+    if (gsoSize > 0) {
+      this.consumeGso(buf, len, atNs, gsoSize);
+      return;
+    }
     const env = this.env;
     this.received++;
     env.ledger.deliver(len);
@@ -560,6 +564,60 @@ export class VmApp implements GuestApp {
     env.window.deliver(at, len, P.payLen, bornOfData(env.born, this.pcapRxFlow), this.vm);
   }
 
+  /** GSO packets received (the host's GRO aggregates), and the segments in them. */
+  rxGsoPackets = 0;
+  rxGsoSegments = 0;
+  /** One segment cut from a received GSO packet. */
+  private segScratch: Uint8Array | undefined;
+
+  /**
+   * A GSO packet from the device (the host's GRO aggregate): it crosses the stack once as a GRO
+   * aggregate does — what the guest's own GRO holds goes up first — with one ACK decision for its
+   * segments, each delivered (ledger, window) with its own tag and its payload copied. A packet that
+   * is not a TCP stream this VM receives goes up segment by segment.
+   */
+  private consumeGso(buf: Uint8Array, len: number, atNs: number, gso: number): void {
+    const env = this.env;
+    const n = tsoSegmentCount(buf, len, gso);
+    const seg = (this.segScratch ??= new Uint8Array(TSO_MAX_FRAME));
+    if (n === 0) {
+      this.consume(buf, len, atNs);
+      return;
+    }
+    if (this.tcpIn === undefined || n > GRO_MAX_SEGS) {
+      let cost = 0;
+      for (let k = 0; k < n; k++) {
+        this.consume(seg, tsoSegment(buf, len, gso, k, seg), atNs + cost);
+        cost += this.lastCostNs;
+      }
+      this.lastCostNs = cost;
+      return;
+    }
+    let cost = this.groFlush(atNs);
+    this.rxGsoPackets++;
+    for (let k = 0; k < n; k++) {
+      const sl = tsoSegment(buf, len, gso, k, seg);
+      this.received++;
+      env.ledger.deliver(sl);
+      parse(seg, sl);
+      if (k === 0) {
+        this.groSeq = P.tcpSeq;
+        this.groBytes = 0;
+        this.groHdr = sl - 14 - P.payLen;
+        this.groPsh = false;
+      }
+      const i = this.groN++;
+      this.groLen[i] = sl;
+      this.groPay[i] = P.payLen;
+      this.groBorn[i] = bornOfData(env.born, this.pcapRxFlow);
+      this.groBytes += P.payLen;
+      if ((P.tcpFlags & F_PSH) !== 0) this.groPsh = true;
+      cost += P.payLen * env.copyNsPerByte;
+      this.rxGsoSegments++;
+    }
+    this.lastCostNs = cost + this.groFlush(atNs + cost, false);
+  }
+
   /**
    * napi_gro_receive for the parsed TCP data segment of this VM's stream, starting at `atNs`: a
    * segment that does not continue the held aggregate (another sequence number, or past 64 KiB)
@@ -597,7 +655,7 @@ export class VmApp implements GuestApp {
    * __tcp_ack_snd_check does), and its frames reach the application when that work is done.
    * Returns the CPU time (0 when nothing is held).
    */
-  private groFlush(atNs: number): number {
+  private groFlush(atNs: number, guestGro = true): number {
     const n = this.groN;
     if (n === 0) return 0;
     const env = this.env;
@@ -610,7 +668,7 @@ export class VmApp implements GuestApp {
       env.window.deliver(at, this.groLen[i]!, f, this.groBorn[i]!, this.vm);
     }
     this.groN = 0;
-    this.groFlushes++;
+    if (guestGro) this.groFlushes++;
     return env.stackRxNs;
   }
 
@@ -971,7 +1029,7 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
         // the guests' GSO (host.guestGso): super-segments built by their stacks, and the segments cut from them
         ...(env.gso ? { gsoSuperSegments: sum(apps, (a) => a.gsoSupers), gsoSegments: sum(apps, (a) => a.gsoSegments) } : {}),
         // TSO (virtio.tso): the super-frames the guests' stacks handed to their devices, and the segments in them
-        ...(env.tsoMaxFrame > 0 ? { tsoFrames: sum(apps, (a) => a.tsoFrames), tsoSegments: sum(apps, (a) => a.tsoSegments) } : {}),
+        ...(env.tsoMaxFrame > 0 ? { tsoFrames: sum(apps, (a) => a.tsoFrames), tsoSegments: sum(apps, (a) => a.tsoSegments), rxGsoPackets: sum(apps, (a) => a.rxGsoPackets), rxGsoSegments: sum(apps, (a) => a.rxGsoSegments) } : {}),
       };
     },
   };

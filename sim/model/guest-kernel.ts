@@ -47,8 +47,8 @@ export class TxMarks {
 export const NAPI_BUDGET = 64;
 
 export interface RxConsumer {
-  /** A received frame (bytes valid during the call). */
-  rx(buf: Uint8Array, len: number): void;
+  /** A received frame (bytes valid during the call); `gsoSize` > 0: a TCPv4 GSO packet of segments of that payload size. */
+  rx(buf: Uint8Array, len: number, gsoSize?: number): void;
 }
 
 /** A guest network driver as the kernel uses it. */
@@ -95,9 +95,10 @@ export interface GuestApp {
   refused(len: number): void;
   /**
    * A frame for the application; the stack starts on it at `atNs` (≥ now: the CPU time of the step
-   * before it), and it reaches the application `lastCostNs` later.
+   * before it), and it reaches the application `lastCostNs` later. `gsoSize` > 0: a GSO packet (the
+   * host's GRO aggregate), segments of that payload size that cross the stack as one packet.
    */
-  consume(buf: Uint8Array, len: number, atNs: number): void;
+  consume(buf: Uint8Array, len: number, atNs: number, gsoSize?: number): void;
   /**
    * The NAPI poll ended: what the stack holds from it (a GRO aggregate) goes up now, from `atNs`;
    * its CPU time is in lastCostNs (0 when nothing was held).
@@ -273,10 +274,10 @@ export class GuestKernel implements WorkerBody, RxConsumer {
     return this.app.lastCostNs;
   }
 
-  rx(buf: Uint8Array, len: number): void {
+  rx(buf: Uint8Array, len: number, gsoSize = 0): void {
     this.received++;
     // the driver's work so far in this poll (this frame's included) and the stack's on earlier frames
-    this.app.consume(buf, len, this.rxBase + this.nic.meter.ns + this.exits.pending() + this.rxCost);
+    this.app.consume(buf, len, this.rxBase + this.nic.meter.ns + this.exits.pending() + this.rxCost, gsoSize);
     this.rxCost += this.app.lastCostNs;
   }
 

@@ -21,10 +21,13 @@
  * When a PF TX ring is full, frames wait in a qdisc (pfifo, 1000 frames, as txqueuelen) and are
  * handed to the ring when the NAPI poll of that queue has reclaimed descriptors.
  *
- * A TSO super-frame from a guest (virtio.tso) crosses the tap and the bridge once; its egress (the
- * PF, or another guest's tap) takes no TSO in the model, so the host cuts it there
- * (validate_xmit_skb → skb_gso_segment, `gsoSegmentNs` a segment) and each segment goes on as a
- * frame of its own.
+ * A TSO super-frame from a guest (virtio.tso) crosses the tap and the bridge once. The PF takes no
+ * TSO in the model, so the host cuts it there (validate_xmit_skb → skb_gso_segment, `gsoSegmentNs`
+ * a segment) and each segment goes on as a frame of its own; a guest port that takes GSO packets
+ * (`enableGro`) gets it whole, else it is cut for that port too.
+ *
+ * With `enableGro` the PF's NAPI contexts also run GRO (host-gro.ts) on frames for the guests: an
+ * aggregate crosses the bridge once and reaches its port as one GSO packet.
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { E1000_EIAC, E1000_EIAM, E1000_EIMS, E1000_EITR, E1000_IVAR, E1000_IVAR_MISC, E1000_IVAR_VALID, E1000_RCTL, E1000_RCTL_MPE, E1000_RCTL_UPE, ivarRxShift, ivarTxShift } from "../../../src/nic/regs.js";
@@ -34,7 +37,9 @@ import { fnBarHpa } from "../../model/platform.js";
 import { NAPI_BUDGET } from "../../model/guest-kernel.js";
 import type { Ledger } from "../../model/ledger.js";
 import type { CaptureSet } from "../../model/capture.js";
-import { vmMac, HOST_MAC, tsoSegment, tsoSegmentCount } from "../../traffic/packets.js";
+import { vmMac, HOST_MAC, TSO_MAX_FRAME, finishTsoFrame, parse, tsoSegment, tsoSegmentCount } from "../../traffic/packets.js";
+import { FramePool } from "../../model/frames.js";
+import { HostGro } from "./host-gro.js";
 import { IgbRings, type RegPort } from "../../../src/vf-driver/rings.js";
 import { dmaBytesNeeded, planDma } from "../../../src/vf-driver/dma-layout.js";
 import { IovError } from "../../../src/errors.js";
@@ -50,8 +55,12 @@ export interface HostCtx {
 
 /** A guest's port on the switch (netback VIF, tap). */
 export interface GuestPort {
-  /** Take a frame for the guest (bytes valid during the call); false = dropped (counted by the port). */
-  deliver(buf: Uint8Array, len: number, from: HostCtx): boolean;
+  /**
+   * Take a frame for the guest (bytes valid during the call); false = dropped (counted by the port).
+   * `gsoSize` > 0: a TCPv4 GSO packet of segments of that payload size (only given to ports of a
+   * HostNet whose guests take them: `enableGro`).
+   */
+  deliver(buf: Uint8Array, len: number, from: HostCtx, gsoSize?: number): boolean;
 }
 
 /**
@@ -75,6 +84,8 @@ export interface HostNetCosts {
   readonly forwardNs: number;
   /** The host kernel's software segmentation of a GSO super-frame, per segment. */
   readonly gsoSegmentNs: number;
+  /** GRO's work on a received TCP segment (dev_gro_receive, tcp_gro_receive). */
+  readonly groNs: number;
 }
 
 export function hostNetCosts(t: TimeCostsNs, xenDom0: boolean): HostNetCosts {
@@ -88,6 +99,7 @@ export function hostNetCosts(t: TimeCostsNs, xenDom0: boolean): HostNetCosts {
     doorbellNs: t.doorbellMmioWrite,
     forwardNs: t.bridgeForwardPerPacket,
     gsoSegmentNs: t.gsoPerSegment,
+    groNs: t.groPerSegment,
   };
 }
 
@@ -152,6 +164,9 @@ export class HostNet {
   forwarded = 0;
   /** Segments the host cut from guests' TSO super-frames. */
   gsoSegments = 0;
+  /** GRO per PF queue, when the guests take GSO packets (enableGro). */
+  private gro: HostGro[] | undefined;
+  private bigFrames: FramePool | undefined;
   private readonly segBuf: Uint8Array;
   private readonly staged: StagedQueue[] = [];
 
@@ -224,8 +239,29 @@ export class HostNet {
     this.drainQdisc(q, n);
     this.ctxRx.ctx = n;
     const got = this.rings.pollCopy(1 << q, budget, this.onFrame);
+    this.gro?.[q]!.flushAll(); // napi_gro_flush
     this.ctxRx.ctx = undefined;
     return got;
+  }
+
+  /**
+   * The guests' ports take GSO packets (virtio with TSO: GUEST_TSO4 and mergeable RX buffers): the
+   * PF's NAPI contexts run GRO on frames for them, and a guest's super-frame for another guest
+   * reaches it whole.
+   */
+  enableGro(): void {
+    this.gro = this.napis.map(
+      (n) =>
+        new HostGro((buf, len, segs, mss, port) => {
+          if (segs > 1) finishTsoFrame(buf, len);
+          this.toPort(port, buf, len, n, segs > 1 ? mss : 0);
+        }),
+    );
+  }
+
+  /** Frames too long for the platform's pool slots (GSO packets) wait in these (a tap's queue). */
+  get bigPool(): FramePool {
+    return (this.bigFrames ??= new FramePool(TSO_MAX_FRAME, 4));
   }
 
   /** @internal NAPI complete: re-enable the queue's vector. */
@@ -282,8 +318,8 @@ export class HostNet {
     return this.ledger.reason(name);
   }
 
-  dropCount(reason: number): void {
-    this.ledger.drop(reason);
+  dropCount(reason: number, n = 1): void {
+    this.ledger.drop(reason, n);
   }
 
   /**
@@ -320,6 +356,10 @@ export class HostNet {
       else this.toWire(buf, len, ctx);
       return;
     }
+    if (local && this.gro !== undefined) {
+      this.ports[dst]!.deliver(buf, len, ctx, gsoSize); // a port that takes GSO packets gets it whole
+      return;
+    }
     const seg = this.segBuf;
     for (let k = 0; k < n; k++) {
       const sl = tsoSegment(buf, len, gsoSize, k, seg);
@@ -330,17 +370,30 @@ export class HostNet {
     }
   }
 
-  /** Bridge a frame from the wire (through the PF) to the guest port owning its destination MAC. */
+  /** Bridge a frame from the wire (through the PF) to the guest port owning its destination MAC; with GRO, TCP frames through it first. */
   private fromWire(buf: Uint8Array, len: number, ctx: HostCtx): void {
-    ctx.meter.ns += this.c.forwardNs;
-    this.forwarded++;
-    this.capture?.frame("bridge", this.platform.engine.now, buf, len);
     const vm = this.portOf(buf);
+    if (vm >= 0 && this.gro !== undefined) {
+      parse(buf, len);
+      ctx.meter.ns += this.c.groNs; // dev_gro_receive looks at every frame
+      if (this.gro[ctx.txq]!.receive(buf, len, vm)) return;
+    }
     if (vm < 0) {
+      ctx.meter.ns += this.c.forwardNs;
+      this.forwarded++;
+      this.capture?.frame("bridge", this.platform.engine.now, buf, len);
       this.ledger.drop(this.dropUnknownMac);
       return;
     }
-    this.ports[vm]!.deliver(buf, len, ctx);
+    this.toPort(vm, buf, len, ctx, 0);
+  }
+
+  /** The bridge's forwarding of a frame (or a GSO packet) to guest port `vm`. */
+  private toPort(vm: number, buf: Uint8Array, len: number, ctx: HostCtx, gsoSize: number): void {
+    ctx.meter.ns += this.c.forwardNs;
+    this.forwarded++;
+    this.capture?.frame("bridge", this.platform.engine.now, buf, len);
+    this.ports[vm]!.deliver(buf, len, ctx, gsoSize);
   }
 
   /** The guest port whose MAC is the frame's destination, or −1 (the forwarding database lookup). */
@@ -354,6 +407,7 @@ export class HostNet {
   counters(): Record<string, number> {
     let polls = 0;
     for (const n of this.napis) polls += n.polls;
-    return { hostForwarded: this.forwarded, hostNapiPolls: polls, hostDoorbells: this.rings.counters.txDoorbells, ...(this.gsoSegments > 0 ? { hostGsoSegments: this.gsoSegments } : {}) };
+    const gro: Record<string, number> = this.gro === undefined ? {} : { hostGroSegments: this.gro.reduce((a, g) => a + g.segments, 0), hostGroAggregates: this.gro.reduce((a, g) => a + g.aggregates, 0) };
+    return { hostForwarded: this.forwarded, hostNapiPolls: polls, hostDoorbells: this.rings.counters.txDoorbells, ...(this.gsoSegments > 0 ? { hostGsoSegments: this.gsoSegments } : {}), ...gro };
   }
 }

@@ -17,6 +17,9 @@
  * one chain of page-sized TX buffers (a GSO_TCPV4 header with NEEDS_CSUM), and stops its queue while
  * fewer descriptors than the largest chain are free (as virtio-net stops below 2 + MAX_SKB_FRAGS).
  * vhost copies a chain once and hands it to the tap whole; the host cuts it at the switch's egress.
+ * The receive side negotiates GUEST_TSO4 with mergeable RX buffers (MRG_RXBUF): the host's GRO
+ * (host-gro.ts) merges the wire's segments for a guest into GSO packets, which vhost copies into as
+ * many posted buffers as they need (num_buffers) and the guest's stack takes as one packet.
  */
 import type { Guest, TrapHandler } from "../../../src/hypervisor-glue/guest.js";
 import { perByteNs } from "../../costs.js";
@@ -26,7 +29,7 @@ import type { CaptureSet } from "../../model/capture.js";
 import { HostNet, hostNetCosts, type GuestPort, type HostCtx, type StagedQueue } from "../common/host-net.js";
 import { GUEST_BAR_GPA, GUEST_DATA_BASE, GUEST_NET_VECTOR, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
 import { VIRTIO_NET_HDR_LEN, VringDevice, VringDriver, vringLayout } from "./vring.js";
-import { TSO_MAX_FRAME, TsoHdr, tsoSegmentCount } from "../../traffic/packets.js";
+import { TSO_MAX_FRAME, TsoHdr, tsoSegment, tsoSegmentCount } from "../../traffic/packets.js";
 
 const RX_Q = 0;
 const TX_Q = 1;
@@ -74,9 +77,18 @@ export class VirtioNetDriver implements GuestNic {
     /** With TSO, the largest super-frame: the queue stops while its chain would not fit. */
     tsoMaxFrame = 0,
   ) {
-    this.scratch = new Uint8Array(maxFrame);
+    this.scratch = new Uint8Array(Math.max(maxFrame, tsoMaxFrame));
     this.minTxFree = tsoMaxFrame > 0 ? txq.descsFor(tsoMaxFrame) : 1;
+    this.mergeable = tsoMaxFrame > 0;
   }
+
+  /** Mergeable RX buffers (with TSO): a packet spans the buffers its header counts. */
+  private readonly mergeable: boolean;
+  private readonly onPacket = (len: number): void => {
+    this.meter.ns += this.c.rxNs;
+    this.capture?.frame(this.port, this.now(), this.scratch, len);
+    this.rx!.rx(this.scratch, len, this.rxq.rxGsoSize);
+  };
 
   private readonly minTxFree: number;
 
@@ -137,6 +149,13 @@ export class VirtioNetDriver implements GuestNic {
     this.reclaimTx();
     this.txq.disableCb();
     this.rx = rx;
+    if (this.mergeable) {
+      const got = this.rxq.reclaimMerged(this.scratch, this.onPacket, budget);
+      let posted = 0;
+      while (this.rxq.free > 0 && this.rxq.addInbuf()) posted++;
+      if (posted > 0 && this.rxq.kickPrepare()) this.notify(RX_Q);
+      return got;
+    }
     const n = this.rxq.reclaim(this.onRx, budget, false);
     if (n > 0) {
       for (let i = 0; i < n; i++) this.rxq.addInbuf();
@@ -155,6 +174,8 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, St
   readonly meter = new CostMeter();
   worker!: Worker;
   private readonly tapSlots = new Int32Array(TAP_QUEUE);
+  /** The GSO size of each queued frame (0: a plain frame in the platform's pool; else a GSO packet in the host's big-frame pool). */
+  private readonly tapGso = new Int32Array(TAP_QUEUE);
   private tapHead = 0;
   private tapCount = 0;
   /** Frames handed over by a host step still running (behind tapCount, not yet visible). */
@@ -191,16 +212,43 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, St
     this.worker.wake();
   }
 
-  /** A frame from the switch for this device's tap. */
-  deliver(buf: Uint8Array, len: number): boolean {
+  /** The largest packet the guest's RX ring can hold at once (mergeable buffers), set at build. */
+  rxMaxPacket = Infinity;
+  private cut: Uint8Array | undefined;
+
+  /**
+   * A frame (or with `gsoSize` > 0 a GSO packet of segments of that payload size) from the switch for
+   * this device's tap. A GSO packet longer than the guest's whole RX ring holds is cut here into its
+   * segments (skb_gso_segment for a device that cannot take it), each queued as a frame.
+   */
+  deliver(buf: Uint8Array, len: number, from?: HostCtx, gsoSize = 0): boolean {
+    if (gsoSize > 0 && len > this.rxMaxPacket && from !== undefined) {
+      const n = tsoSegmentCount(buf, len, gsoSize);
+      const seg = (this.cut ??= new Uint8Array(this.scratch.length));
+      let ok = true;
+      for (let k = 0; k < n; k++) {
+        const sl = tsoSegment(buf, len, gsoSize, k, seg);
+        from.meter.ns += this.net.c.gsoSegmentNs;
+        ok = this.deliver(seg, sl, from, 0) && ok;
+      }
+      return ok;
+    }
     if (this.tapCount + this.tapStaged === TAP_QUEUE) {
-      this.net.dropCount(this.dropTap);
+      this.net.dropCount(this.dropTap, gsoSize > 0 ? tsoSegmentCount(buf, len, gsoSize) : 1);
       return false;
     }
-    this.tapSlots[(this.tapHead + this.tapCount + this.tapStaged) % TAP_QUEUE] = this.net.platform.pool.put(buf, 0, len, -1);
+    const at = (this.tapHead + this.tapCount + this.tapStaged) % TAP_QUEUE;
+    this.tapGso[at] = gsoSize;
+    this.tapSlots[at] = (gsoSize > 0 ? this.net.bigPool : this.net.platform.pool).put(buf, 0, len, -1);
     this.tapStaged++;
     this.net.handOff(this);
     return true;
+  }
+
+  /** The length of the frame at the tap queue's head. */
+  private headLen(): number {
+    const s = this.tapSlots[this.tapHead]!;
+    return (this.tapGso[this.tapHead]! > 0 ? this.net.bigPool : this.net.platform.pool).len(s);
   }
 
   commit(): void {
@@ -229,12 +277,13 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, St
     }
     // RX: tap → guest
     if (this.tapCount > 0) {
-      const pool = this.net.platform.pool;
       let n = 0;
       while (this.tapCount > 0 && n < VHOST_BATCH) {
         const s = this.tapSlots[this.tapHead]!;
+        const gso = this.tapGso[this.tapHead]!;
+        const pool = gso > 0 ? this.net.bigPool : this.net.platform.pool;
         const len = pool.len(s);
-        if (!this.rxDev.pushRx(pool.buf(s), len)) break;
+        if (!this.rxDev.pushRx(pool.buf(s), len, gso)) break;
         this.tapHead = (this.tapHead + 1) % TAP_QUEUE;
         this.tapCount--;
         pool.release(s);
@@ -246,7 +295,7 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, St
     }
     if (worked) return c + this.meter.take();
     // nothing to do: re-arm notifications, and look again (vhost_enable_notify)
-    const more = this.txDev.enableNotify() || (this.tapCount > 0 && this.rxDev.enableNotify());
+    const more = this.txDev.enableNotify() || (this.tapCount > 0 && this.rxDev.enableNotify() && this.rxDev.roomFor(this.headLen()));
     if (more) return c + this.meter.take();
     return c > 0 ? c : -1;
   }
@@ -285,6 +334,7 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
   const guests: Guest[] = [];
   const drivers: VirtioNetDriver[] = [];
   const vhosts: VhostNet[] = [];
+  if (tso > 0) net.enableGro();
   for (let i = 0; i < p.vms; i++) {
     const g = platform.hv.createGuest(`vm${i}`, ram, 1);
     guests.push(g);
@@ -292,10 +342,12 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
     const rxDrv = new VringDriver(g, rxL, bufs, bufSize, ev);
     const txDrv = new VringDriver(g, txL, bufs + qs * bufSize, txBufSize, ev);
     const rxDev = new VringDevice(g, rxL, ev);
+    rxDev.mergeable = tso > 0;
     const txDev = new VringDevice(g, txL, ev);
     const core = i % ctx.cores.vhost.length;
     const vh = new VhostNet(i, net.txqFor(core), g, rxDev, txDev, net, vhostCosts, Math.max(ctx.maxFrame, tso));
     vh.worker = ctx.workers.add(`vhost-${i}`, ctx.cores.vhost[core]!, vh);
+    if (tso > 0) vh.rxMaxPacket = qs * bufSize - VIRTIO_NET_HDR_LEN;
     vhosts.push(vh);
     g.mapTrap("virtio-notify", GUEST_BAR_GPA, 4, vh, "pio");
     const drv = new VirtioNetDriver(g, rxDrv, txDrv, GUEST_BAR_GPA, { txNs: t.nicDriverTxPerPacket, rxNs: t.nicDriverRxPerPacket, txCleanNs: t.nicDriverTxCleanPerPacket }, () => platform.engine.now, ctx.capture, `vnet${i}`, ctx.maxFrame, tso);

@@ -14,6 +14,7 @@ export const VRING_DESC_SIZE = 16;
 /** virtio_net_hdr_v1 (flags, gso_type, hdr_len, gso_size, csum_start, csum_offset, num_buffers). */
 export const VIRTIO_NET_HDR_LEN = 12;
 export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
+export const VIRTIO_NET_HDR_F_DATA_VALID = 2;
 export const VIRTIO_NET_HDR_GSO_NONE = 0;
 export const VIRTIO_NET_HDR_GSO_TCPV4 = 1;
 /** The TCP checksum's offset in its header (virtio_net_hdr.csum_offset for TCP). */
@@ -178,20 +179,63 @@ export class VringDriver {
       const id = this.g.read32(e);
       const len = this.g.read32(e + 4);
       if (onRx !== undefined) onRx(this.bufGpa + id * this.bufSize + VIRTIO_NET_HDR_LEN, len - VIRTIO_NET_HDR_LEN);
-      // detach_buf: the chain goes back to the free list whole
-      let last = id;
-      let m = 1;
-      while ((this.g.read16(this.L.desc + last * VRING_DESC_SIZE + 12) & VRING_DESC_F_NEXT) !== 0 && m < this.L.size) {
-        last = this.g.read16(this.L.desc + last * VRING_DESC_SIZE + 14);
-        m++;
-      }
-      this.g.write16(this.L.desc + last * VRING_DESC_SIZE + 14, this.freeHead);
-      this.freeHead = id;
-      this.numFree += m;
+      this.detach(id);
       this.lastUsed = (this.lastUsed + 1) & 0xffff;
       n++;
     }
     if (rearm) this.enableCb();
+    return n;
+  }
+
+  /** detach_buf: the chain headed by `id` goes back to the free list whole. */
+  private detach(id: number): void {
+    let last = id;
+    let m = 1;
+    while ((this.g.read16(this.L.desc + last * VRING_DESC_SIZE + 12) & VRING_DESC_F_NEXT) !== 0 && m < this.L.size) {
+      last = this.g.read16(this.L.desc + last * VRING_DESC_SIZE + 14);
+      m++;
+    }
+    this.g.write16(this.L.desc + last * VRING_DESC_SIZE + 14, this.freeHead);
+    this.freeHead = id;
+    this.numFree += m;
+  }
+
+  /** The virtio_net_hdr of the last packet reclaimMerged handed over: gso_type and gso_size. */
+  rxGsoType = VIRTIO_NET_HDR_GSO_NONE;
+  rxGsoSize = 0;
+
+  /**
+   * RX with mergeable buffers (VIRTIO_NET_F_MRG_RXBUF): up to `budget` packets, each the
+   * num_buffers used entries its first header announces, assembled into `out` (at most out.length
+   * bytes) and handed to `onPacket(len)` with its GSO fields in rxGsoType/rxGsoSize. A packet whose
+   * entries are not all used yet waits. Returns the packets taken.
+   */
+  reclaimMerged(out: Uint8Array, onPacket: (len: number) => void, budget: number): number {
+    const g = this.g;
+    const usedIdx = g.read16(this.L.used + 2);
+    let n = 0;
+    while (this.lastUsed !== usedIdx && n < budget) {
+      const e0 = this.L.used + 4 + 8 * (this.lastUsed % this.L.size);
+      const hdr = this.bufGpa + g.read32(e0) * this.bufSize;
+      const nb = Math.max(1, g.read16(hdr + 10));
+      if (((usedIdx - this.lastUsed) & 0xffff) < nb) break;
+      const fl = g.read16(hdr);
+      this.rxGsoType = fl >>> 8;
+      this.rxGsoSize = this.rxGsoType === VIRTIO_NET_HDR_GSO_NONE ? 0 : g.read16(hdr + 4);
+      let total = 0;
+      for (let j = 0; j < nb; j++) {
+        const e = this.L.used + 4 + 8 * (this.lastUsed % this.L.size);
+        const id = g.read32(e);
+        const skip = j === 0 ? VIRTIO_NET_HDR_LEN : 0;
+        const len = Math.max(0, Math.min(g.read32(e + 4) - skip, out.length - total));
+        g.readBytes(this.bufGpa + id * this.bufSize + skip, out, total, len);
+        total += len;
+        this.detach(id);
+        this.lastUsed = (this.lastUsed + 1) & 0xffff;
+      }
+      onPacket(total);
+      n++;
+    }
     return n;
   }
 
@@ -287,7 +331,14 @@ export class VringDevice {
     return total;
   }
 
-  pushRx(frame: Uint8Array, len: number): boolean {
+  /**
+   * RX: copy `frame` into the next available buffer. With mergeable buffers (`mergeable`) a frame
+   * longer than one buffer spans as many as it needs (num_buffers in the first one's header: all
+   * or nothing), and `gsoSize` > 0 marks it a TCPv4 GSO packet (GSO_TCPV4, DATA_VALID: the host's
+   * GRO checked its segments). False when the ring lacks the buffers.
+   */
+  pushRx(frame: Uint8Array, len: number, gsoSize = 0): boolean {
+    if (this.mergeable) return this.pushRxMerged(frame, len, gsoSize);
     if (this.pending() === 0) return false;
     const id = this.g.read16(this.L.avail + 4 + 2 * (this.lastAvail % this.L.size));
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
@@ -298,6 +349,53 @@ export class VringDevice {
     for (let i = 0; i < VIRTIO_NET_HDR_LEN; i += 4) this.g.write32(addr + i, 0);
     this.g.writeBytes(addr + VIRTIO_NET_HDR_LEN, frame, 0, n);
     this.pushUsed(id, VIRTIO_NET_HDR_LEN + n);
+    return true;
+  }
+
+  /** Mergeable RX buffers negotiated (VIRTIO_NET_F_MRG_RXBUF). */
+  mergeable = false;
+
+  /** Buffers a received frame of `len` bytes takes now (0: none posted): one, or with mergeable buffers as many as it spans. */
+  private buffersFor(len: number): number {
+    if (this.pending() === 0) return 0;
+    if (!this.mergeable) return 1;
+    // every posted buffer has the same size: the first one's tells how many the frame needs
+    const cap = this.g.read32(this.L.desc + this.g.read16(this.L.avail + 4 + 2 * (this.lastAvail % this.L.size)) * VRING_DESC_SIZE + 8);
+    return Math.ceil((VIRTIO_NET_HDR_LEN + len) / cap);
+  }
+
+  /** Whether the buffers posted now take a received frame of `len` bytes. */
+  roomFor(len: number): boolean {
+    const nb = this.buffersFor(len);
+    return nb > 0 && nb <= this.pending();
+  }
+
+  private pushRxMerged(frame: Uint8Array, len: number, gsoSize: number): boolean {
+    const g = this.g;
+    const avail = this.pending();
+    const nb = this.buffersFor(len);
+    if (nb === 0 || nb > avail) return false;
+    let off = 0;
+    for (let j = 0; j < nb; j++) {
+      const id = g.read16(this.L.avail + 4 + 2 * (this.lastAvail % this.L.size));
+      this.lastAvail = (this.lastAvail + 1) & 0xffff;
+      let at = g.read64n(this.L.desc + id * VRING_DESC_SIZE);
+      let room = g.read32(this.L.desc + id * VRING_DESC_SIZE + 8);
+      if (j === 0) {
+        g.write16(at, gsoSize > 0 ? VIRTIO_NET_HDR_F_DATA_VALID | (VIRTIO_NET_HDR_GSO_TCPV4 << 8) : 0);
+        g.write16(at + 2, 0);
+        g.write16(at + 4, gsoSize);
+        g.write16(at + 6, 0);
+        g.write16(at + 8, 0);
+        g.write16(at + 10, nb);
+        at += VIRTIO_NET_HDR_LEN;
+        room -= VIRTIO_NET_HDR_LEN;
+      }
+      const n = Math.min(room, len - off);
+      g.writeBytes(at, frame, off, n);
+      off += n;
+      this.pushUsed(id, (j === 0 ? VIRTIO_NET_HDR_LEN : 0) + n);
+    }
     return true;
   }
 
