@@ -439,6 +439,28 @@ describe("a run with virtio TSO, the guest receiving", () => {
     expect(on.goodputGbps).toBeGreaterThan(9.3);
     expect(on.cpu.guest.busyCores).toBeLessThan(off.cpu.guest.busyCores / 2);
   });
+
+  it("tshark reads the bridge and the guest's port with the host's aggregates on them, frame counts as written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pciov-gro-"));
+    try {
+      const cap = new CaptureSet();
+      for (const p of ["wire", "bridge", "vnet0"]) cap.add(p, new FileSink(join(dir, `${p}.pcap`)));
+      const r = rx(true, cap);
+      cap.close();
+      const lens = (p: string): number[] =>
+        execFileSync("tshark", ["-r", join(dir, `${p}.pcap`), "-T", "fields", "-e", "frame.len"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+          .split("\n")
+          .filter((l) => l.trim() !== "")
+          .map(Number);
+      const counts = cap.counts();
+      for (const p of ["wire", "bridge", "vnet0"]) expect(lens(p).length, p).toBe(counts[p]!.packets);
+      expect(lens("wire").every((l) => l <= 1514)).toBe(true);
+      // the guest's port sees the aggregates it received (and the frames that went up alone)
+      expect(lens("vnet0").filter((l) => l > 1514).length).toBe(r.counters.rxGsoPackets! + r.counters.tsoFrames!);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("virtio TSO with a small ring", () => {
