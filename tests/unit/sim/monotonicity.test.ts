@@ -224,6 +224,22 @@ describe("monotonicity up to the phase of batch boundaries (a raised cost never 
       { numRuns: 40, seed: 29 },
     );
   });
+
+  it("TCP through virtio with TSO both ways (64 KiB units through vhost, the host's GRO and segmentation), tx and rx, 1–4 VMs: the same bound", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("tx" as const, "rx" as const),
+        fc.constantFrom(...TIME_KEYS),
+        fc.constantFrom(1.5, 3),
+        fc.constantFrom(1, 2, 4),
+        (direction, key, factor, vms) => {
+          const base = small({ backend: "virtio", direction, kind: "tcp", vms, virtio: { tso: true } });
+          notAheadByMoreThanPhase(base, { ...base, costs: raised(key, factor) }, 1000);
+        },
+      ),
+      { numRuns: 30, seed: 31 },
+    );
+  });
 });
 
 describe("monotonicity (sanity)", () => {
