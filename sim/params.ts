@@ -64,6 +64,13 @@ export interface SriovParams {
   readonly deferredBatch: number;
   /** Bytes between consecutive packet buffers of a ring (≥ 2048): sets the DMA working set. */
   readonly bufferStride: number;
+  /**
+   * The VF's TSO (ethtool -K tso on, igbvf's NETIF_F_TSO): the guest's TCP stack hands the driver
+   * super-frames of up to 64 KiB, queued as an advanced context descriptor and data descriptors with
+   * TSE; the NIC cuts them into MSS segments (src/nic/tso.ts). Transmit only: the 82576 has no
+   * receive coalescing (use host.guestGro). Off by default.
+   */
+  readonly tso: boolean;
 }
 
 export interface XenParams {
@@ -144,7 +151,7 @@ export const DEFAULT_HOST: HostParams = {
   guestHz: 0,
 };
 
-export const DEFAULT_SRIOV: SriovParams = { interrupts: "remapped", iommuPage: "4k", mapping: "static", deferredBatch: 250, bufferStride: 2048 };
+export const DEFAULT_SRIOV: SriovParams = { interrupts: "remapped", iommuPage: "4k", mapping: "static", deferredBatch: 250, bufferStride: 2048, tso: false };
 export const DEFAULT_XEN: XenParams = { grants: "copy", queues: 1, netback: "per-queue" };
 export const DEFAULT_VIRTIO: VirtioParams = { eventIdx: true, queueSize: 256, tso: false };
 

@@ -12,7 +12,7 @@
  *   frameBytes: [64, 1518]            # sweep axis 2: frame size incl. FCS (UDP; TCP: MTU = frame − 18)
  *   traffic: { kind, direction, rateMbps, mtu, timestamps, window, ackEvery, rtoUs, sack, reqBytes, respBytes, pcap, pcapReader }
  *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues, vcpuHalt, guestGro, guestGso, guestHz }
- *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride }
+ *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride, tso }
  *   xen: { grants, queues, netback }
  *   virtio: { eventIdx, queueSize, tso }
  *   costs: { <any key of sim/costs.ts>: number }
@@ -74,7 +74,7 @@ const TOP_KEYS = ["name", "description", "series", "backends", "vms", "frameByte
 const SERIES_KEYS = ["name", "backend", "traffic", "host", "sriov", "xen", "virtio", "costs"] as const;
 const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "window", "ackEvery", "rtoUs", "sack", "reqBytes", "respBytes", "pcap", "pcapReader", "frameBytes", "flows"] as const;
 const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues", "vcpuHalt", "guestGro", "guestGso", "guestHz"] as const;
-const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride"] as const;
+const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride", "tso"] as const;
 const XEN_KEYS = ["grants", "queues", "netback"] as const;
 const VIRTIO_KEYS = ["eventIdx", "queueSize", "tso"] as const;
 const RUN_KEYS = ["seed", "warmupUs", "measureUs", "drainUs"] as const;
@@ -159,6 +159,7 @@ function readSriov(r: Reader, v: Val, base: SriovParams): SriovParams {
   s.mapping = f.optWith("mapping", (x) => r.oneOf(x, MAPPING_POLICIES), s.mapping);
   s.deferredBatch = f.optWith("deferredBatch", (x) => r.int(x, 1, 1 << 20), s.deferredBatch);
   s.bufferStride = f.optWith("bufferStride", (x) => r.oneOf(x, [2048, 4096, 8192, 16384, 32768, 65536]), s.bufferStride);
+  s.tso = f.optWith("tso", (x) => r.bool(x), s.tso);
   return s;
 }
 

@@ -1,3 +1,4 @@
+import { foldChecksum, onesComplementSum } from "../../src/nic/checksum.js";
 import { IovError } from "../../src/errors.js";
 import { ETH_FCS_BYTES, ETH_HEADER_BYTES, ETH_MIN_FRAME_BYTES, IPV4_HEADER_BYTES, TCP_HEADER_BYTES, UDP_HEADER_BYTES, VLAN_TAG_BYTES } from "../wire.js";
 
@@ -89,21 +90,7 @@ function u32(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0 || v >= TWO_POW_32) throw new IovError("ERANGE", `${name} ${v} outside 0..2^32-1`, { [name]: v });
 }
 
-/** Ones'-complement sum of big-endian 16-bit words (an odd last byte is padded with zero), not folded. */
-export function onesComplementSum(buf: Uint8Array, offset: number, length: number, initial = 0): number {
-  let sum = initial;
-  const end = offset + length - 1;
-  let i = offset;
-  for (; i < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
-  if (i === end) sum += buf[i]! << 8;
-  return sum;
-}
-
-/** Folds a sum to 16 bits and complements it: the Internet checksum (RFC 1071). */
-export function foldChecksum(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
-}
+export { foldChecksum, onesComplementSum } from "../../src/nic/checksum.js";
 
 function put16(b: Uint8Array, o: number, v: number): void {
   b[o] = (v >>> 8) & 0xff;

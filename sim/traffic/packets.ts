@@ -9,6 +9,7 @@
 import { IovError } from "../../src/errors.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG, foldChecksum, onesComplementSum, writeTcpFrame, writeUdpFrame } from "../pcap/frames.js";
 import { newSackBlocks } from "./tcp.js";
+import { tsoSegmentInto, tsoSegments } from "../../src/nic/tso.js";
 
 /** The machine on the other end of the wire. */
 export const PEER_MAC = 0x02_99_00_00_00_01;
@@ -358,10 +359,6 @@ export function readdress(b: Uint8Array, len: number, which: "src" | "dst", mac:
 export const TSO_MAX_FRAME = 14 + 4 + 0xffff;
 const IP_CSUM = 10;
 const TCP_CSUM = 16;
-const TCP_FLAGS = 13;
-const F_FIN = 0x01;
-const F_PSH_BIT = 0x08;
-const F_CWR = 0x80;
 
 /** The Internet checksum of b[from, to) with `sum` (a pseudo-header's) added. */
 const csumOf = (b: Uint8Array, from: number, to: number, sum: number): number => foldChecksum(onesComplementSum(b, from, to - from, sum));
@@ -411,43 +408,15 @@ export function finishTsoFrame(b: Uint8Array, len: number): boolean {
 /** Segments a TSO super-frame of `len` bytes cuts into at `mss` payload bytes each (0 when it is not IPv4/TCP). */
 export function tsoSegmentCount(b: Uint8Array, len: number, mss: number): number {
   if (mss <= 0 || !tcpHeaders(b, len)) return 0;
-  return Math.max(1, Math.ceil((len - TsoHdr.payOff) / mss));
+  return tsoSegments(len, TsoHdr.payOff, mss);
 }
 
 /**
  * Segment `k` of the TSO super-frame src[0, len) cut at `mss` payload bytes (tcp_gso_segment, as a
- * NIC's TSO or the kernel's GSO fallback does it), written to `out`; returns its length (0 when the
- * frame is not IPv4/TCP or k is past its last segment). Every segment carries the first one's
- * headers with: the IPv4 total length and header checksum of its own, the IPv4 ID advanced by k,
- * the TCP sequence number advanced by k × mss, FIN and PSH only on the last segment and CWR only on
- * the first, and a TCP checksum computed over its pseudo-header, header and payload.
+ * NIC's TSO or the kernel's GSO fallback does it: src/nic/tso.ts), written to `out`; returns its
+ * length (0 when the frame is not IPv4/TCP or k is past its last segment).
  */
 export function tsoSegment(src: Uint8Array, len: number, mss: number, k: number, out: Uint8Array): number {
-  const n = tsoSegmentCount(src, len, mss);
-  if (k < 0 || k >= n) return 0;
-  const ip = TsoHdr.ipOff;
-  const l4 = TsoHdr.l4Off;
-  const hdr = TsoHdr.payOff;
-  const from = hdr + k * mss;
-  const pay = Math.min(mss, len - from);
-  const segLen = hdr + pay;
-  if (segLen > out.length) return 0;
-  out.set(src.subarray(0, hdr), 0);
-  out.set(src.subarray(from, from + pay), hdr);
-  put16(out, ip + 2, segLen - ip);
-  put16(out, ip + 4, (get16(src, ip + 4) + k) & 0xffff);
-  put16(out, ip + IP_CSUM, 0);
-  put16(out, ip + IP_CSUM, csumOf(out, ip, l4, 0));
-  const seq = ((((src[l4 + 4]! << 24) | (src[l4 + 5]! << 16) | (src[l4 + 6]! << 8) | src[l4 + 7]!) >>> 0) + k * mss) >>> 0;
-  out[l4 + 4] = seq >>> 24;
-  out[l4 + 5] = (seq >>> 16) & 0xff;
-  out[l4 + 6] = (seq >>> 8) & 0xff;
-  out[l4 + 7] = seq & 0xff;
-  let flags = src[l4 + TCP_FLAGS]!;
-  if (k < n - 1) flags &= ~(F_FIN | F_PSH_BIT);
-  if (k > 0) flags &= ~F_CWR;
-  out[l4 + TCP_FLAGS] = flags;
-  put16(out, l4 + TCP_CSUM, 0);
-  put16(out, l4 + TCP_CSUM, csumOf(out, l4, segLen, pseudoSum(out, ip, segLen - l4)));
-  return segLen;
+  if (tsoSegmentCount(src, len, mss) === 0) return 0;
+  return tsoSegmentInto(src, 0, len, TsoHdr.ipOff, TsoHdr.l4Off, TsoHdr.payOff, true, mss, k, out, 0);
 }

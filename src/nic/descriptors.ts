@@ -43,6 +43,39 @@ export const E1000_TXD_CMD_VLE = 0x40; // VLAN Packet Enable
 export const E1000_TXD_CMD_IDE = 0x80; // Interrupt Delay Enable
 export const E1000_TXD_STAT_DD = 0x01;
 
+/*
+ * Advanced TX descriptors (82575/82576: E1000_ADVTXD_* in Linux's e1000_82575.h), told from legacy
+ * ones by DEXT (bit 29 of dword 2, 0x20 in byte 11) and DTYP (bits 23:20, the high nibble of byte 10).
+ *
+ * Context (DTYP 0010b), no data:
+ *   0..3   vlan_macip_lens: IPLEN 8:0, MACLEN 15:9, VLAN 31:16 (the tag VLE inserts)
+ *   4..7   seqnum_seed (0)
+ *   8..11  type_tucmd_mlhl: TUCMD.IPV4 bit 10, TUCMD.L4T 12:11 (0 UDP, 1 TCP, 2 SCTP), DTYP, DEXT
+ *   12..15 mss_l4len_idx: IDX 7:4 (the context slot: bit 4), L4LEN 15:8, MSS 31:16
+ * Data (DTYP 0011b):
+ *   0..7   buffer address
+ *   8..11  cmd_type_len: DTALEN 15:0, DTYP 23:20, DCMD 31:24 (EOP, IFCS, RS, DEXT, VLE as legacy CMD; TSE 0x80)
+ *   12..15 olinfo_status: STA 3:0 (DD written back), IDX 7:4, POPTS 13:8 (IXSM 0x01, TXSM 0x02), PAYLEN 31:14
+ * Of a packet's data descriptors the first one's DCMD (TSE, VLE) and olinfo_status count (the others
+ * carry only their length, EOP and RS), as QEMU's igb takes them.
+ */
+export const TXD_DTYP = 10;
+export const TXD_OLINFO = 12;
+export const E1000_ADVTXD_DTYP_CTXT = 0x2;
+export const E1000_ADVTXD_DTYP_DATA = 0x3;
+export const E1000_ADVTXD_DCMD_TSE = 0x80;
+export const E1000_ADVTXD_TUCMD_IPV4 = 0x400;
+export const E1000_ADVTXD_TUCMD_L4T_TCP = 0x800;
+export const E1000_ADVTXD_L4T_MASK = 0x1800;
+export const E1000_ADVTXD_POPTS_IXSM = 0x01;
+export const E1000_ADVTXD_POPTS_TXSM = 0x02;
+export const E1000_ADVTXD_PAYLEN_SHIFT = 14;
+export const E1000_ADVTXD_MACLEN_SHIFT = 9;
+export const E1000_ADVTXD_VLAN_SHIFT = 16;
+export const E1000_ADVTXD_L4LEN_SHIFT = 8;
+export const E1000_ADVTXD_MSS_SHIFT = 16;
+export const E1000_ADVTXD_IDX_SHIFT = 4;
+
 export const RXD_CSUM = 10;
 export const RXD_STATUS = 12;
 export const RXD_ERRORS = 13;

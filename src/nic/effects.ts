@@ -104,7 +104,10 @@ export class FunctionEffects implements RegHookSink {
         this.kickTx(f, inst);
         break;
       case HOOK_TXDCTL:
-        if ((old & E1000_TXDCTL_QUEUE_ENABLE) === 0 && (nu & E1000_TXDCTL_QUEUE_ENABLE) !== 0) this.kickTx(f, inst);
+        if ((old & E1000_TXDCTL_QUEUE_ENABLE) === 0 && (nu & E1000_TXDCTL_QUEUE_ENABLE) !== 0) {
+          f.tsoNext[inst] = 0; // a queue enabled anew starts no packet half-sent
+          this.kickTx(f, inst);
+        }
         break;
       case HOOK_RDH:
         if ((v[f.rxCtl[inst]!]! & E1000_RXDCTL_QUEUE_ENABLE) !== 0) v[f.rxHead[inst]!] = old;
@@ -176,6 +179,8 @@ export class FunctionEffects implements RegHookSink {
     }
     this.irq.clear(f);
     f.txStalled.fill(0);
+    f.txCtx.fill(0);
+    f.tsoNext.fill(0);
     f.ctr[C_RESETS]!++;
     if (f.isPf) {
       if (notify) this.mailbox?.pfReset?.();

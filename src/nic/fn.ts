@@ -104,6 +104,13 @@ export class NicFunction {
   readonly txStalled: Uint8Array;
   /** Bytes the stalled frame of each queue waits for (rate limiter). */
   readonly txNeed: Float64Array;
+  /**
+   * Advanced TX context descriptors: two slots per queue (IDX bit 4 of olinfo_status), each its
+   * vlan_macip_lens, type_tucmd_mlhl and mss_l4len_idx dwords, as the context descriptor gave them.
+   */
+  readonly txCtx: Uint32Array;
+  /** The segment of the TSO packet at each queue's head to send next (after a rate-limiter stall). */
+  readonly tsoNext: Int32Array;
 
   readonly ctr = new Float64Array(C_COUNT);
 
@@ -156,6 +163,8 @@ export class NicFunction {
     this.mPba = per(Math.ceil(vectors / 32), (w) => msix.slot(MSIX_PBA_REGS, "PBA", w));
     this.txStalled = new Uint8Array(nq);
     this.txNeed = new Float64Array(nq);
+    this.txCtx = new Uint32Array(nq * 2 * 3);
+    this.tsoNext = new Int32Array(nq);
   }
 
   get isPf(): boolean {

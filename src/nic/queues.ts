@@ -24,6 +24,8 @@ import { DMA_FAULT } from "../pcie/dma.js";
 import { PAGE_MASK } from "../memory/physmem.js";
 import type { DmaEngine } from "./dma-engine.js";
 import { copyBytes } from "../memory/bytes.js";
+import { foldChecksum, onesComplementSum } from "./checksum.js";
+import { tsoSegmentInto, tsoSegments } from "./tso.js";
 import {
   C_DMA_FAULTS,
   C_DROP_DMA_FAULT,
@@ -52,15 +54,31 @@ import {
 } from "./counters.js";
 import {
   DESC_SIZE,
+  E1000_ADVTXD_DCMD_TSE,
+  E1000_ADVTXD_DTYP_CTXT,
+  E1000_ADVTXD_DTYP_DATA,
+  E1000_ADVTXD_IDX_SHIFT,
+  E1000_ADVTXD_L4LEN_SHIFT,
+  E1000_ADVTXD_L4T_MASK,
+  E1000_ADVTXD_MACLEN_SHIFT,
+  E1000_ADVTXD_MSS_SHIFT,
+  E1000_ADVTXD_POPTS_IXSM,
+  E1000_ADVTXD_POPTS_TXSM,
+  E1000_ADVTXD_TUCMD_IPV4,
+  E1000_ADVTXD_TUCMD_L4T_TCP,
+  E1000_ADVTXD_VLAN_SHIFT,
   E1000_RXD_STAT_DD,
   E1000_RXD_STAT_EOP,
   E1000_RXD_STAT_VP,
+  E1000_TXD_CMD_DEXT,
   E1000_TXD_CMD_EOP,
   E1000_TXD_CMD_RS,
   E1000_TXD_CMD_VLE,
   E1000_TXD_STAT_DD,
   RXD_STATUS,
   TXD_CMD,
+  TXD_DTYP,
+  TXD_OLINFO,
   TXD_SPECIAL,
   TXD_STA,
 } from "./descriptors.js";
@@ -81,6 +99,12 @@ export const MAX_TX_DESC_PER_FRAME = 64;
 export const DEFAULT_RX_BUFFER = 2048;
 
 const NO_DROP = -1;
+/** What sending a packet from the ring came to: done (sent, or dropped and counted), waiting for rate tokens, a DMA fault. */
+const TX_SENT = 0;
+const TX_STALLED = 1;
+const TX_FAULT = 2;
+/** Largest TSO packet the model takes: PAYLEN's 18 bits of payload and 512 bytes of headers. */
+const TSO_MAX_BYTES = (1 << 18) + 512;
 
 export class DataPath implements RxSink {
   /** One frame in flight: TX gather, wire RX. */
@@ -92,6 +116,8 @@ export class DataPath implements RxSink {
   private readonly rxSeg = new Int32Array(16);
   private fStart = 0;
   private fLen = 0;
+  /** A TSO packet gathered whole (allocated at the first one). */
+  private tsoBuf: Uint8Array | undefined;
   nowNs = 0;
   veb!: Veb;
 
@@ -143,6 +169,9 @@ export class DataPath implements RxSink {
       let cmd = 0;
       let special = 0;
       let complete = false;
+      // advanced data descriptors: the first one's DCMD and olinfo_status (-1: a legacy packet)
+      let advCmd = -1;
+      let advOlinfo = 0;
       while (i !== tail) {
         if (nd === MAX_TX_DESC_PER_FRAME) break;
         const h = dma.desc(rid, base + i * DESC_SIZE, false);
@@ -154,11 +183,24 @@ export class DataPath implements RxSink {
         }
         const p = mem.pageForRead(h);
         const o = h & PAGE_MASK;
+        cmd = p[o + TXD_CMD]!;
+        this.txCmdA[nd] = cmd;
+        if ((cmd & E1000_TXD_CMD_DEXT) !== 0 && p[o + TXD_DTYP]! >>> 4 !== E1000_ADVTXD_DTYP_DATA) {
+          if (p[o + TXD_DTYP]! >>> 4 === E1000_ADVTXD_DTYP_CTXT) this.latchContext(f, q, p, o);
+          // a context descriptor (or one of an unknown type) moves no data
+          this.txAddr[nd] = 0;
+          this.txLenA[nd] = 0;
+          nd++;
+          i = i + 1 === count ? 0 : i + 1;
+          continue;
+        }
         this.txAddr[nd] = ((p[o + 4]! | (p[o + 5]! << 8) | (p[o + 6]! << 16) | (p[o + 7]! << 24)) >>> 0) * 0x1_0000_0000 + ((p[o]! | (p[o + 1]! << 8) | (p[o + 2]! << 16) | (p[o + 3]! << 24)) >>> 0);
         const len = p[o + 8]! | (p[o + 9]! << 8);
         this.txLenA[nd] = len;
-        cmd = p[o + TXD_CMD]!;
-        this.txCmdA[nd] = cmd;
+        if ((cmd & E1000_TXD_CMD_DEXT) !== 0 && advCmd < 0) {
+          advCmd = cmd;
+          advOlinfo = (p[o + TXD_OLINFO]! | (p[o + TXD_OLINFO + 1]! << 8) | (p[o + TXD_OLINFO + 2]! << 16) | (p[o + TXD_OLINFO + 3]! << 24)) >>> 0;
+        }
         total += len;
         nd++;
         i = i + 1 === count ? 0 : i + 1;
@@ -172,57 +214,22 @@ export class DataPath implements RxSink {
         if (nd === MAX_TX_DESC_PER_FRAME) this.stopQueue(f, q, false, C_DROP_OVERSIZE);
         break; // wait for the rest of the frame
       }
-      // 2. gather and check
-      let drop = NO_DROP;
-      if (total > MAX_FRAME) drop = C_DROP_OVERSIZE;
-      else if (total < ETH_HLEN) drop = C_DROP_RUNT;
-      else {
-        let off = HEADROOM;
-        for (let k = 0; k < nd; k++) {
-          if (!dma.gather(rid, this.txAddr[k]!, this.txLenA[k]!, this.scratch, off)) {
-            this.stopQueue(f, q, true, C_DROP_DMA_FAULT);
-            v[f.txHead[q]!] = head;
-            if (done > 0) this.irq.raise(f, this.irq.txBit(f, q));
-            return;
-          }
-          off += this.txLenA[k]!;
-        }
-        drop = this.admit(f, cmd, special, total);
-        if (drop === NO_DROP && f.bucket.rate > 0 && !f.bucket.tryTake(this.fLen, this.nowNs)) {
-          f.ctr[C_RATE_STALLS]!++;
-          f.txStalled[q] = 1;
-          this.stalledAny = true;
-          const ready = f.bucket.readyAtNs(this.fLen, this.nowNs);
-          if (ready < this.newWakeNs) this.newWakeNs = ready;
-          f.txNeed[q] = this.fLen;
-          break;
-        }
+      // 2. the packet: gathered, checked and sent (a TSO packet segment by segment)
+      let r: number;
+      if (advCmd >= 0) {
+        // advanced: TSE and VLE from the first data descriptor, the tag and offloads from its context slot
+        const slot = q * 6 + ((advOlinfo >>> E1000_ADVTXD_IDX_SHIFT) & 1) * 3;
+        cmd = (cmd & ~E1000_TXD_CMD_VLE) | (advCmd & E1000_TXD_CMD_VLE);
+        special = f.txCtx[slot]! >>> E1000_ADVTXD_VLAN_SHIFT;
+        if ((advCmd & E1000_ADVTXD_DCMD_TSE) !== 0) r = this.sendTso(f, q, nd, total, cmd, special, slot);
+        else r = this.sendPacket(f, q, nd, total, cmd, special, slot, (advOlinfo >>> 8) & 0x3f);
+      } else r = this.sendPacket(f, q, nd, total, cmd, special, -1, 0);
+      if (r === TX_FAULT) {
+        v[f.txHead[q]!] = head;
+        if (done > 0) this.irq.raise(f, this.irq.txBit(f, q));
+        return;
       }
-      if (drop !== NO_DROP) {
-        f.ctr[drop]!++;
-        f.ctr[C_TX_DROPPED]!++;
-      } else {
-        const s = this.scratch;
-        const st = this.fStart;
-        const group = (s[st]! & 1) !== 0;
-        const bcast = group && macHiAt(s, st) === 0xffff && macLoAt(s, st) === 0xffffffff;
-        const r = this.veb.forward(f, s, st, this.fLen); // the scratch may be reused by the uplink from here on
-        const c = f.ctr;
-        if (r !== 0) {
-          c[C_TX_PACKETS]!++;
-          c[C_TX_BYTES]! += total;
-          if (bcast) c[C_TX_BROADCAST]!++;
-          else if (group) c[C_TX_MULTICAST]!++;
-          if (fwdLocal(r) > 0) {
-            c[C_TX_LB_PACKETS]!++;
-            c[C_TX_LB_BYTES]! += total;
-          }
-        } else {
-          // nobody local took it and the wire is down
-          c[C_DROP_LINK_DOWN]!++;
-          c[C_TX_DROPPED]!++;
-        }
-      }
+      if (r === TX_STALLED) break;
       // 3. write back DD where RS asked
       let j = head;
       for (let k = 0; k < nd; k++) {
@@ -259,6 +266,137 @@ export class DataPath implements RxSink {
       }
     }
     this.irq.raise(f, this.irq.txBit(f, q));
+  }
+
+  /** The packet's descriptors' bytes into `dst` from `off`; false after a DMA fault (the queue stopped). */
+  private gatherAll(f: NicFunction, q: number, nd: number, dst: Uint8Array, off: number): boolean {
+    for (let k = 0; k < nd; k++) {
+      if (!this.dma.gather(f.rid, this.txAddr[k]!, this.txLenA[k]!, dst, off)) {
+        this.stopQueue(f, q, true, C_DROP_DMA_FAULT);
+        return false;
+      }
+      off += this.txLenA[k]!;
+    }
+    return true;
+  }
+
+  /** The rate limiter refused the frame in hand: queue q waits for its bytes. */
+  private stall(f: NicFunction, q: number): void {
+    f.ctr[C_RATE_STALLS]!++;
+    f.txStalled[q] = 1;
+    this.stalledAny = true;
+    const ready = f.bucket.readyAtNs(this.fLen, this.nowNs);
+    if (ready < this.newWakeNs) this.newWakeNs = ready;
+    f.txNeed[q] = this.fLen;
+  }
+
+  /**
+   * One packet of `total` bytes from the queue's descriptors: size checks, gather, for an advanced
+   * packet the checksums its POPTS ask for (context slot `slot`), the port's TX rules, the rate
+   * limiter, the switch. TX_SENT (sent or dropped and counted), TX_STALLED or TX_FAULT.
+   */
+  private sendPacket(f: NicFunction, q: number, nd: number, total: number, cmd: number, special: number, slot: number, popts: number): number {
+    let drop = NO_DROP;
+    if (total > MAX_FRAME) drop = C_DROP_OVERSIZE;
+    else if (total < ETH_HLEN) drop = C_DROP_RUNT;
+    else {
+      if (!this.gatherAll(f, q, nd, this.scratch, HEADROOM)) return TX_FAULT;
+      if (popts !== 0) insertChecksums(this.scratch, HEADROOM, total, f.txCtx[slot]!, f.txCtx[slot + 1]!, popts);
+      drop = this.admit(f, cmd, special, total);
+      if (drop === NO_DROP && f.bucket.rate > 0 && !f.bucket.tryTake(this.fLen, this.nowNs)) {
+        this.stall(f, q);
+        return TX_STALLED;
+      }
+    }
+    if (drop !== NO_DROP) {
+      f.ctr[drop]!++;
+      f.ctr[C_TX_DROPPED]!++;
+    } else this.send(f, total);
+    return TX_SENT;
+  }
+
+  /**
+   * A TSO packet (TSE): gathered whole, then cut by its context (MACLEN + IPLEN + L4LEN bytes of
+   * headers, MSS; IPv4 or IPv6 by TUCMD.IPV4; TCP only) into segments (tso.ts), each through the
+   * port's TX rules, the rate limiter and the switch as a frame of its own. A stall on the rate
+   * limiter keeps the segment to send next (tsoNext) and the packet at the head. A context that
+   * cannot describe the packet (headers under 14 + 20 + 20 or over 512 bytes or past its end, MSS
+   * 0, a segment over the largest frame, L4T not TCP, over 256 KiB) drops it as malformed: "runt"
+   * when the headers do not fit, else "oversize".
+   */
+  private sendTso(f: NicFunction, q: number, nd: number, total: number, cmd: number, special: number, slot: number): number {
+    const c = f.txCtx;
+    const vml = c[slot]!;
+    const tucmd = c[slot + 1]!;
+    const mssl4 = c[slot + 2]!;
+    const ipLen = vml & 0x1ff;
+    const macLen = (vml >>> E1000_ADVTXD_MACLEN_SHIFT) & 0x7f;
+    const l4Len = (mssl4 >>> E1000_ADVTXD_L4LEN_SHIFT) & 0xff;
+    const mss = mssl4 >>> E1000_ADVTXD_MSS_SHIFT;
+    const hdr = macLen + ipLen + l4Len;
+    let drop = NO_DROP;
+    if (macLen < ETH_HLEN || ipLen < 20 || l4Len < 20 || hdr > 512 || hdr >= total) drop = C_DROP_RUNT;
+    else if (mss === 0 || hdr + mss > MAX_FRAME || (tucmd & E1000_ADVTXD_L4T_MASK) !== E1000_ADVTXD_TUCMD_L4T_TCP || total > TSO_MAX_BYTES) drop = C_DROP_OVERSIZE;
+    if (drop !== NO_DROP) {
+      f.ctr[drop]!++;
+      f.ctr[C_TX_DROPPED]!++;
+      return TX_SENT;
+    }
+    const buf = (this.tsoBuf ??= new Uint8Array(TSO_MAX_BYTES));
+    if (!this.gatherAll(f, q, nd, buf, 0)) return TX_FAULT;
+    const ipv4 = (tucmd & E1000_ADVTXD_TUCMD_IPV4) !== 0;
+    const n = tsoSegments(total, hdr, mss);
+    for (let k = f.tsoNext[q]!; k < n; k++) {
+      const len = tsoSegmentInto(buf, 0, total, macLen, macLen + ipLen, hdr, ipv4, mss, k, this.scratch, HEADROOM);
+      const d = this.admit(f, cmd, special, len);
+      if (d !== NO_DROP) {
+        f.ctr[d]!++;
+        f.ctr[C_TX_DROPPED]!++;
+        continue;
+      }
+      if (f.bucket.rate > 0 && !f.bucket.tryTake(this.fLen, this.nowNs)) {
+        f.tsoNext[q] = k;
+        this.stall(f, q);
+        return TX_STALLED;
+      }
+      this.send(f, len);
+    }
+    f.tsoNext[q] = 0;
+    return TX_SENT;
+  }
+
+  /** Hand the admitted frame (scratch at fStart, fLen bytes; `bytes` from the descriptors) to the switch, counting it. */
+  private send(f: NicFunction, bytes: number): void {
+    const s = this.scratch;
+    const st = this.fStart;
+    const group = (s[st]! & 1) !== 0;
+    const bcast = group && macHiAt(s, st) === 0xffff && macLoAt(s, st) === 0xffffffff;
+    const r = this.veb.forward(f, s, st, this.fLen); // the scratch may be reused by the uplink from here on
+    const c = f.ctr;
+    if (r !== 0) {
+      c[C_TX_PACKETS]!++;
+      c[C_TX_BYTES]! += bytes;
+      if (bcast) c[C_TX_BROADCAST]!++;
+      else if (group) c[C_TX_MULTICAST]!++;
+      if (fwdLocal(r) > 0) {
+        c[C_TX_LB_PACKETS]!++;
+        c[C_TX_LB_BYTES]! += bytes;
+      }
+    } else {
+      // nobody local took it and the wire is down
+      c[C_DROP_LINK_DOWN]!++;
+      c[C_TX_DROPPED]!++;
+    }
+  }
+
+  /** An advanced context descriptor at p[o..o+16): its dwords into the queue's slot (IDX bit 4). */
+  private latchContext(f: NicFunction, q: number, p: Uint8Array, o: number): void {
+    const dw = (x: number): number => (p[x]! | (p[x + 1]! << 8) | (p[x + 2]! << 16) | (p[x + 3]! << 24)) >>> 0;
+    const mssl4 = dw(o + 12);
+    const slot = q * 6 + ((mssl4 >>> E1000_ADVTXD_IDX_SHIFT) & 1) * 3;
+    f.txCtx[slot] = dw(o);
+    f.txCtx[slot + 1] = dw(o + 8);
+    f.txCtx[slot + 2] = mssl4;
   }
 
   /** Port TX rules on the gathered frame; sets fStart/fLen. Returns a drop counter or NO_DROP. */
@@ -403,6 +541,43 @@ export class DataPath implements RxSink {
     copyBytes(this.scratch, HEADROOM, frame, 0, len);
     if (fwdLocal(this.veb.forward(undefined, this.scratch, HEADROOM, len)) === 0) w[W_RX_UNMATCHED]!++;
   }
+}
+
+/**
+ * The checksum offloads of a non-TSO advanced packet s[start, start + len) (POPTS, with its context's
+ * lengths): IXSM — the IPv4 header checksum at MACLEN; TXSM — the TCP or UDP checksum (TUCMD.L4T)
+ * over the pseudo-header (IPv4 or IPv6 by TUCMD.IPV4), the transport header and the payload from
+ * MACLEN + IPLEN to the end (UDP's 0 sent as 0xffff). Computed from scratch, as QEMU's igb does; a
+ * field the lengths put outside the packet is left alone, and SCTP's CRC is not modelled.
+ */
+function insertChecksums(s: Uint8Array, start: number, len: number, vml: number, tucmd: number, popts: number): void {
+  const ipLen = vml & 0x1ff;
+  const ip = start + ((vml >>> E1000_ADVTXD_MACLEN_SHIFT) & 0x7f);
+  const l4 = ip + ipLen;
+  const end = start + len;
+  const ipv4 = (tucmd & E1000_ADVTXD_TUCMD_IPV4) !== 0;
+  if ((popts & E1000_ADVTXD_POPTS_IXSM) !== 0 && ipv4 && ipLen >= 20 && l4 <= end) {
+    putBe16(s, ip + 10, 0);
+    putBe16(s, ip + 10, foldChecksum(onesComplementSum(s, ip, ipLen)));
+  }
+  if ((popts & E1000_ADVTXD_POPTS_TXSM) === 0) return;
+  const l4t = tucmd & E1000_ADVTXD_L4T_MASK;
+  const tcp = l4t === E1000_ADVTXD_TUCMD_L4T_TCP;
+  if (!tcp && l4t !== 0) return;
+  const at = l4 + (tcp ? 16 : 6);
+  if (at + 2 > end || ipLen < (ipv4 ? 20 : 40)) return;
+  const l4len = end - l4;
+  const proto = tcp ? 6 : 17;
+  const pseudo = ipv4 ? onesComplementSum(s, ip + 12, 8, proto + l4len) : onesComplementSum(s, ip + 8, 32, proto + l4len);
+  putBe16(s, at, 0);
+  let c = foldChecksum(onesComplementSum(s, l4, l4len, pseudo));
+  if (!tcp && c === 0) c = 0xffff;
+  putBe16(s, at, c);
+}
+
+function putBe16(s: Uint8Array, at: number, v: number): void {
+  s[at] = v >>> 8;
+  s[at + 1] = v & 0xff;
 }
 
 function putTag(s: Uint8Array, at: number, tpid: number, tci: number): void {

@@ -18,8 +18,11 @@
  * guest RAM, iommu=pt), no per-buffer work.
  *
  * TX: `xmit` copies a frame into the next buffer(s), one descriptor per buffer with RS and IFCS, EOP
- * on the last (and VLE with the tag, when asked); `kick` writes TDT once per queue with new
- * descriptors; `reclaim` walks DD write-backs, unmaps, and counts completed frames.
+ * on the last (and VLE with the tag, when asked); `xmitTso` queues a TCP packet of up to 64 KiB for
+ * the device to segment (igb_tso: an advanced context descriptor, then advanced data descriptors with
+ * TSE, RS and EOP on the last only); `kick` writes TDT once per queue with new descriptors;
+ * `reclaim` walks DD write-backs (of every descriptor, or of a TSO packet's last: next_to_watch),
+ * unmaps, and counts completed packets.
  * RX: setup posts a buffer in every slot but one (igb_desc_unused: a full ring would look empty to the
  * device, RDH == RDT). `poll` takes DD descriptors in order up to a budget, unmaps each buffer, hands
  * the frame up (its address and length, or, with `pollCopy`, its bytes copied into `scratch`), posts
@@ -30,7 +33,33 @@
  *
  * Nothing here allocates or throws after `setup`; what happens is counted in `counters`.
  */
-import { DESC_LEN, DESC_SIZE, E1000_RXD_STAT_DD, E1000_RXD_STAT_EOP, E1000_TXD_CMD_EOP, E1000_TXD_CMD_IFCS, E1000_TXD_CMD_RS, E1000_TXD_CMD_VLE, E1000_TXD_STAT_DD, RXD_STATUS, TXD_STA } from "../nic/descriptors.js";
+import {
+  DESC_LEN,
+  DESC_SIZE,
+  E1000_ADVTXD_DCMD_TSE,
+  E1000_ADVTXD_DTYP_CTXT,
+  E1000_ADVTXD_DTYP_DATA,
+  E1000_ADVTXD_L4LEN_SHIFT,
+  E1000_ADVTXD_MACLEN_SHIFT,
+  E1000_ADVTXD_MSS_SHIFT,
+  E1000_ADVTXD_PAYLEN_SHIFT,
+  E1000_ADVTXD_POPTS_IXSM,
+  E1000_ADVTXD_POPTS_TXSM,
+  E1000_ADVTXD_TUCMD_IPV4,
+  E1000_ADVTXD_TUCMD_L4T_TCP,
+  E1000_ADVTXD_VLAN_SHIFT,
+  E1000_RXD_STAT_DD,
+  E1000_RXD_STAT_EOP,
+  E1000_TXD_CMD_DEXT,
+  E1000_TXD_CMD_EOP,
+  E1000_TXD_CMD_IFCS,
+  E1000_TXD_CMD_RS,
+  E1000_TXD_CMD_VLE,
+  E1000_TXD_STAT_DD,
+  RXD_STATUS,
+  TXD_STA,
+} from "../nic/descriptors.js";
+import { foldChecksum, onesComplementSum } from "../nic/checksum.js";
 import { ETH_HLEN, MAX_FRAME } from "../nic/frame.js";
 import {
   E1000_RDBAH,
@@ -182,6 +211,10 @@ export class IgbRings {
   private txSeg = new Int32Array(0);
   /** Frame length at the slot of each frame's EOP descriptor, 0 elsewhere. */
   private txFrameLen = new Int32Array(0);
+  /** For a TSO packet's first slot, the index of its last descriptor, whose DD completes it (next_to_watch); −1 otherwise. */
+  private txWatch = new Int32Array(0);
+  /** A TSO packet's headers, pre-filled for the device before they are copied. */
+  private readonly tsoHdr = new Uint8Array(512);
   private rxIova = new Float64Array(0);
   private rxBusy = false;
 
@@ -230,6 +263,7 @@ export class IgbRings {
     this.txIova = new Float64Array(queues * this.txCount).fill(-1);
     this.txSeg = new Int32Array(queues * this.txCount);
     this.txFrameLen = new Int32Array(queues * this.txCount);
+    this.txWatch = new Int32Array(queues * this.txCount).fill(-1);
     this.rxIova = new Float64Array(queues * this.rxCount).fill(-1);
     for (let q = 0; q < queues; q++) {
       this.txRing[q] = L.txRing[q]!;
@@ -382,6 +416,93 @@ export class IgbRings {
     return true;
   }
 
+  /** Descriptors a TSO packet of `len` bytes takes: its context descriptor and one per buffer. */
+  tsoDescriptors(len: number): number {
+    return 1 + Math.ceil(len / this.bufSize);
+  }
+
+  /**
+   * Queue a TSO packet on TX queue q (igb_tso, igb_tx_map): `frame` holds an IPv4/TCP packet of `len`
+   * bytes — its first segment's headers, then all of its payload — for the device to cut into
+   * segments of `mss` payload bytes. One advanced context descriptor (IPLEN, MACLEN, the tag for
+   * `vlan` ≥ 0; TUCMD IPv4 and TCP; L4LEN, MSS; IDX 0), then advanced data descriptors over the copied
+   * bytes, one per buffer (DTYP data, DEXT, IFCS, TSE, VLE with a tag; EOP and RS on the last only;
+   * the first one's olinfo_status: PAYLEN = the payload's bytes, IXSM, TXSM). The headers are left as
+   * Linux leaves them for the device: IPv4 total length 0, header checksum 0, and the TCP checksum the
+   * pseudo-header's sum without a length. False (counted) without room, or for a frame that is not
+   * IPv4/TCP with headers in the first buffer.
+   */
+  xmitTso(frame: Uint8Array, len: number, mss: number, q = 0, vlan = -1): boolean {
+    const c = this.counters;
+    const ip = ETH_HLEN;
+    const ok = q >>> 0 === q && q < this.nq && (len | 0) === len && len <= frame.length && len > ip + 40 && mss > 0 && mss <= 0xffff;
+    const ihl = ok ? (frame[ip]! & 0x0f) * 4 : 0;
+    const l4len = ok ? (frame[ip + ihl + 12]! >>> 4) * 4 : 0;
+    const hdr = ip + ihl + l4len;
+    if (!ok || ((frame[12]! << 8) | frame[13]!) !== 0x0800 || frame[ip]! >>> 4 !== 4 || ihl < 20 || frame[ip + 9] !== 6 || l4len < 20 || hdr >= len || hdr > this.bufSize || len - hdr >= 1 << 18) {
+      c.txInvalid++;
+      return false;
+    }
+    const count = this.txCount;
+    const bs = this.bufSize;
+    const data = Math.ceil(len / bs);
+    if (this.txFree(q) < 1 + data) {
+      c.txRingFull++;
+      return false;
+    }
+    const mem = this.mem;
+    const ring = this.txRing[q]!;
+    const base = q * count;
+    let i = this.txTail[q]!;
+    const first = i;
+    // the context descriptor
+    let d = ring + i * D_SIZE;
+    mem.write32(d, (ihl | (ip << E1000_ADVTXD_MACLEN_SHIFT) | ((vlan < 0 ? 0 : vlan & 0xffff) << E1000_ADVTXD_VLAN_SHIFT)) >>> 0);
+    mem.write32(d + 4, 0);
+    mem.write32(d + 8, (E1000_ADVTXD_TUCMD_L4T_TCP | E1000_ADVTXD_TUCMD_IPV4 | (E1000_ADVTXD_DTYP_CTXT << 20) | (E1000_TXD_CMD_DEXT << CMD_SHIFT)) >>> 0);
+    mem.write32(d + 12, ((mss << E1000_ADVTXD_MSS_SHIFT) | (l4len << E1000_ADVTXD_L4LEN_SHIFT)) >>> 0);
+    this.txIova[base + i] = -1;
+    this.txSeg[base + i] = 0;
+    this.txFrameLen[base + i] = 0;
+    i = i + 1 === count ? 0 : i + 1;
+    // the headers as the device wants them
+    const h = this.tsoHdr;
+    h.set(frame.subarray(0, hdr));
+    h[ip + 2] = 0;
+    h[ip + 3] = 0;
+    h[ip + 10] = 0;
+    h[ip + 11] = 0;
+    const pseudo = ~foldChecksum(onesComplementSum(h, ip + 12, 8, 6)) & 0xffff;
+    h[ip + ihl + 16] = pseudo >>> 8;
+    h[ip + ihl + 17] = pseudo & 0xff;
+    const dcmd = E1000_TXD_CMD_DEXT | E1000_TXD_CMD_IFCS | E1000_ADVTXD_DCMD_TSE | (vlan < 0 ? 0 : E1000_TXD_CMD_VLE);
+    let off = 0;
+    for (let k = 1; k <= data; k++) {
+      const seg = len - off < bs ? len - off : bs;
+      const buf = this.txBufs[q]! + i * this.stride;
+      if (k === 1) {
+        mem.writeBytes(buf, h, 0, hdr);
+        mem.writeBytes(buf + hdr, frame, hdr, seg - hdr);
+      } else mem.writeBytes(buf, frame, off, seg);
+      const iova = this.dma.map(buf, seg);
+      const s = base + i;
+      this.txIova[s] = iova;
+      this.txSeg[s] = seg;
+      this.txFrameLen[s] = k === data ? len : 0;
+      d = ring + i * D_SIZE;
+      mem.write64n(d, iova);
+      const cmd = k === data ? dcmd | E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS : dcmd;
+      mem.write32(d + 8, (seg | (E1000_ADVTXD_DTYP_DATA << 20) | (cmd << CMD_SHIFT)) >>> 0);
+      mem.write32(d + 12, k === 1 ? (((len - hdr) << E1000_ADVTXD_PAYLEN_SHIFT) | ((E1000_ADVTXD_POPTS_IXSM | E1000_ADVTXD_POPTS_TXSM) << 8)) >>> 0 : 0);
+      off += seg;
+      if (k < data) i = i + 1 === count ? 0 : i + 1;
+    }
+    this.txWatch[base + first] = i;
+    this.txTail[q] = i + 1 === count ? 0 : i + 1;
+    c.txQueued++;
+    return true;
+  }
+
   /**
    * Doorbell of queue q: one TDT write if descriptors were queued since the last; whether it rang.
    * `t` (a value txNextToUse had since the last doorbell) rings for the descriptors before it only.
@@ -413,6 +534,25 @@ export class IgbRings {
     let i = this.txClean[q]!;
     let frames = 0;
     while (i !== tail) {
+      const w = this.txWatch[base + i]!;
+      if (w >= 0) {
+        // a TSO packet: done when its last descriptor is
+        if ((mem.read8(ring + w * D_SIZE + D_TXD_STA) & TX_DD) === 0) break;
+        this.txWatch[base + i] = -1;
+        for (let j = i; ; j = j + 1 === count ? 0 : j + 1) {
+          const s = base + j;
+          if (this.txIova[s]! >= 0) dma.unmap(this.txIova[s]!, this.txSeg[s]!);
+          this.txIova[s] = -1;
+          if (j === w) {
+            c.txPackets++;
+            c.txBytes += this.txFrameLen[s]!;
+            frames++;
+            break;
+          }
+        }
+        i = w + 1 === count ? 0 : w + 1;
+        continue;
+      }
       if ((mem.read8(ring + i * D_SIZE + D_TXD_STA) & TX_DD) === 0) break;
       const s = base + i;
       dma.unmap(this.txIova[s]!, this.txSeg[s]!);
@@ -534,6 +674,7 @@ export class IgbRings {
       if (this.txIova[s]! >= 0) this.dma.unmap(this.txIova[s]!, this.txSeg[s]!);
       this.txIova[s] = -1;
       this.txFrameLen[s] = 0;
+      this.txWatch[s] = -1;
     }
     if (this.txRingIova[q]! >= 0) this.dma.unmap(this.txRingIova[q]!, this.txCount * D_SIZE);
     this.txRingIova[q] = -1;

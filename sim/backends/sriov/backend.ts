@@ -11,7 +11,7 @@ import { defaultVfPortConfig } from "../../../src/nic/port-config.js";
 import { ExitLedger } from "../../model/cpu.js";
 import { GuestKernel } from "../../model/guest-kernel.js";
 import { fnBarHpa, VF_IRTE_BASE, VF_IRTE_STRIDE } from "../../model/platform.js";
-import { vmMac } from "../../traffic/packets.js";
+import { TSO_MAX_FRAME, vmMac } from "../../traffic/packets.js";
 import { IDENTITY_DMA, type DmaMapper, type RegPort } from "../../../src/vf-driver/rings.js";
 import { dmaBytesNeeded, planDma } from "../../../src/vf-driver/dma-layout.js";
 import {
@@ -31,6 +31,11 @@ import {
 import { PerDmaMapper } from "./iommu-policy.js";
 import { VF_VECTOR, VfGuestNic } from "./vf-nic.js";
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
+
+/** The largest TSO super-frame the VF's TX ring of `entries` takes (its context and data descriptors, one slot left empty): 64 KiB, or less on a small ring. */
+export function vfTsoMaxFrame(entries: number, maxFrame: number): number {
+  return Math.min(TSO_MAX_FRAME, (entries - 2) * rxBufferFor(maxFrame));
+}
 
 export function buildSriov(ctx: BackendContext): BackendInstance {
   const { p, platform, t } = ctx;
@@ -65,14 +70,14 @@ export function buildSriov(ctx: BackendContext): BackendInstance {
     };
     const layout = planDma(GUEST_DATA_BASE, 1, entries, entries, bufSize, stride);
     let mapper: DmaMapper = IDENTITY_DMA;
-    const vnic = new VfGuestNic(g, regs, layout, entries, bufSize, { map: (gpa, len) => mapper.map(gpa, len), unmap: (iova, len) => mapper.unmap(iova, len) }, vfCosts, () => platform.engine.now, ctx.capture, `vf${i}`);
+    const vnic = new VfGuestNic(g, regs, layout, entries, bufSize, { map: (gpa, len) => mapper.map(gpa, len), unmap: (iova, len) => mapper.unmap(iova, len) }, vfCosts, () => platform.engine.now, ctx.capture, `vf${i}`, s.tso ? vfTsoMaxFrame(entries, ctx.maxFrame) : 0);
     if (s.mapping !== "static") {
       const m = new PerDmaMapper(iommu, did, g, vnic.meter, mapCosts, s.mapping === "strict" ? 1 : s.deferredBatch);
       mappers.push(m);
       mapper = m;
     }
     nics.push(vnic);
-    const kernel = new GuestKernel(g, vnic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none", s.interrupts === "posted" ? "kvm-apicv" : "kvm");
+    const kernel = new GuestKernel(g, vnic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, s.tso ? Math.max(ctx.maxFrame, vfTsoMaxFrame(entries, ctx.maxFrame)) : ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none", s.interrupts === "posted" ? "kvm-apicv" : "kvm");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     kernels.push(kernel);
     g.onInterrupt(GUEST_NET_VECTOR, () => kernel.onInterrupt());

@@ -50,9 +50,14 @@ export class VfGuestNic implements GuestNic {
     private readonly now: () => number,
     private readonly capture: CaptureSet | undefined,
     private readonly port: string,
+    /** With TSO, the largest super-frame: the queue stops while its descriptors would not fit. */
+    tsoMaxFrame = 0,
   ) {
     this.rings = new IgbRings(g, regs, { txCount: entries, rxCount: entries, bufSize, dma: mapper });
+    this.minTxFree = tsoMaxFrame > 0 ? this.rings.tsoDescriptors(tsoMaxFrame) : 1;
   }
+
+  private readonly minTxFree: number;
 
   /** igbvf_configure_msix + ring bring-up, as the guest driver does it through BAR0. */
   up(eitr: number): void {
@@ -70,13 +75,13 @@ export class VfGuestNic implements GuestNic {
   }
 
   canXmit(): boolean {
-    if (this.rings.txFree(0) > 0) return true;
+    if (this.rings.txFree(0) >= this.minTxFree) return true;
     this.meter.ns += this.rings.reclaimQueue(0) * this.c.txCleanNs;
-    return this.rings.txFree(0) > 0;
+    return this.rings.txFree(0) >= this.minTxFree;
   }
 
-  xmit(frame: Uint8Array, len: number): boolean {
-    if (!this.rings.xmit(frame, len, 0)) return false;
+  xmit(frame: Uint8Array, len: number, gsoSize = 0): boolean {
+    if (!(gsoSize > 0 ? this.rings.xmitTso(frame, len, gsoSize, 0) : this.rings.xmit(frame, len, 0))) return false;
     this.meter.ns += this.c.txNs;
     this.capture?.frame(this.port, this.now(), frame, len);
     return true;

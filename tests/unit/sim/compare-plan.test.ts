@@ -101,7 +101,7 @@ describe("compare: --guest-offloads", () => {
     }
   });
 
-  it("sets the guests' GRO, GSO and virtio TSO of every point, over the scenario's, and nothing else", () => {
+  it("sets the guests' GRO, GSO and TSO (the VF's and virtio's) of every point, over the scenario's, and nothing else", () => {
     for (const file of ["guest-gro.yaml", "guest-gso.yaml"]) {
       const sc = loadScenario(join(DIR, file));
       const base = plan(sc, { vms: [1] });
@@ -110,13 +110,14 @@ describe("compare: --guest-offloads", () => {
       // the files turn GRO, GSO or TSO on for some series
       expect(base.some((t) => t.params.host.guestGro || t.params.host.guestGso || t.params.virtio.tso)).toBe(true);
       for (const [i, t] of on.entries()) {
-        expect([t.params.host.guestGro, t.params.host.guestGso, t.params.virtio.tso]).toEqual([true, true, true]);
-        expect([off[i]!.params.host.guestGro, off[i]!.params.host.guestGso, off[i]!.params.virtio.tso]).toEqual([false, false, false]);
-        const { host: h, virtio: v, ...rest } = t.params;
-        const { host: bh, virtio: bv, ...baseRest } = base[i]!.params;
+        expect([t.params.host.guestGro, t.params.host.guestGso, t.params.sriov.tso, t.params.virtio.tso]).toEqual([true, true, true, true]);
+        expect([off[i]!.params.host.guestGro, off[i]!.params.host.guestGso, off[i]!.params.sriov.tso, off[i]!.params.virtio.tso]).toEqual([false, false, false, false]);
+        const { host: h, virtio: v, sriov: sr, ...rest } = t.params;
+        const { host: bh, virtio: bv, sriov: bsr, ...baseRest } = base[i]!.params;
         expect(rest).toEqual(baseRest);
         expect({ ...h, guestGro: 0, guestGso: 0 }).toEqual({ ...bh, guestGro: 0, guestGso: 0 });
         expect({ ...v, tso: 0 }).toEqual({ ...bv, tso: 0 });
+        expect({ ...sr, tso: 0 }).toEqual({ ...bsr, tso: 0 });
       }
     }
   });

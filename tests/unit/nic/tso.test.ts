@@ -1,0 +1,192 @@
+/**
+ * The NIC's advanced TX descriptors: TSO (an advanced context descriptor and data descriptors with
+ * TSE, cut into segments by the device) and the checksum offloads of a plain advanced packet, as the
+ * igb ring driver queues them (xmitTso) or as raw descriptors written here.
+ */
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { PhysMem } from "../../../src/memory/physmem.js";
+import { IDENTITY_TRANSLATOR } from "../../../src/pcie/dma.js";
+import { Nic } from "../../../src/nic/nic.js";
+import { defaultVfPortConfig } from "../../../src/nic/port-config.js";
+import { foldChecksum, onesComplementSum } from "../../../src/nic/checksum.js";
+import { TXD_STA } from "../../../src/nic/descriptors.js";
+import { E1000_TDT } from "../../../src/nic/regs.js";
+import { Template } from "../../../sim/traffic/packets.js";
+import { RecordingMsi, TinyDriver } from "./tiny-driver.js";
+
+const MAC_A = 0x0200_0000_0001;
+const REMOTE = 0x0299_0000_0001;
+
+/** A VF whose frames to the wire are recorded. */
+function vf(opts: { mbps?: number; vlan?: number; count?: number } = {}): { nic: Nic; d: TinyDriver; mem: PhysMem; wire: Uint8Array[] } {
+  const mem = new PhysMem();
+  const wire: Uint8Array[] = [];
+  const nic = new Nic({ mem, translator: IDENTITY_TRANSLATOR, msiSink: new RecordingMsi(), template: { maxVfs: 1, queuesPerVf: 1 }, uplink: (b, o, l) => void wire.push(b.slice(o, o + l)) });
+  nic.setNumVfs(1);
+  nic.poll(5_000);
+  nic.setVfConfig(0, { ...defaultVfPortConfig(), mac: MAC_A, maxTxRate: opts.mbps ?? 0, vlan: opts.vlan ?? 0 });
+  const d = new TinyDriver(nic.vfMmio(0), mem, 0x100_0000, opts.count ?? 256);
+  d.upTx();
+  return { nic, d, mem, wire };
+}
+
+/** The frames a sender sends one by one, and the TSO packet made of them (first headers, all payload). */
+function stream(mss: number, n: number, ts: boolean, seq: number, ipId: number, psh: boolean): { frames: Uint8Array[]; pkt: Uint8Array } {
+  const tpl = Template.tcp(mss, ts, MAC_A, REMOTE, 0x0a010001, 0x0a000001, 10000, 5001);
+  const frames: Uint8Array[] = [];
+  const pkt = new Uint8Array(tpl.payOff + n * mss);
+  for (let k = 0; k < n; k++) {
+    tpl.setTcp((seq + k * mss) % 2 ** 32, 0, 0x10 | (psh && k === n - 1 ? 0x08 : 0));
+    tpl.setTag(1, k);
+    tpl.setIpId(ipId + k);
+    const f = new Uint8Array(tpl.len);
+    tpl.copyTo(f);
+    frames.push(f);
+    if (k === 0) pkt.set(f);
+    else pkt.set(f.subarray(tpl.payOff), tpl.payOff + k * mss);
+  }
+  pkt[tpl.l4Off + 13] = 0x10 | (psh ? 0x08 : 0);
+  return { frames, pkt };
+}
+
+const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
+
+describe("TSO in the NIC (advanced context and data descriptors)", () => {
+  it("the device's segments are byte for byte the frames the stack would have sent one by one (IPv4 ID, sequence, flags, both checksums)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 64, max: 1448 }),
+        fc.integer({ min: 1, max: 45 }),
+        fc.boolean(),
+        fc.nat({ max: 0xffff_ffff }),
+        fc.nat({ max: 0xffff }),
+        fc.boolean(),
+        (mss, n0, ts, seq, ipId, psh) => {
+          const hdr = ts ? 66 : 54;
+          const n = Math.min(n0, Math.floor((0xffff - hdr + 14) / mss));
+          const { frames, pkt } = stream(mss, n, ts, seq, ipId, psh);
+          const { nic, d, wire } = vf();
+          expect(d.rings.xmitTso(pkt, pkt.length, mss, 0)).toBe(true);
+          d.bump();
+          expect(wire.length).toBe(n);
+          for (let k = 0; k < n; k++) expect(same(wire[k]!, frames[k]!)).toBe(true);
+          const st = nic.stats(0);
+          expect(st.txPackets).toBe(n); // the wire's packets: one per segment
+          expect(st.txBytes).toBe(frames.reduce((a, f) => a + f.length, 0));
+          expect(d.rings.counters.txPackets).toBe(1); // the driver's: one TSO packet completed
+          expect(d.rings.txInFlight(0)).toBe(0);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("the driver's descriptors: a context descriptor (0x20200C00), then data descriptors with TSE; DD written back only where RS asked (the last)", () => {
+    const { frames, pkt } = stream(1448, 10, true, 1, 1, false);
+    const { d, mem, wire } = vf();
+    const first = d.txTail;
+    expect(d.rings.xmitTso(pkt, pkt.length, 1448, 0)).toBe(true);
+    const nd = d.rings.tsoDescriptors(pkt.length);
+    expect(nd).toBe(1 + Math.ceil(pkt.length / 2048));
+    const desc = (i: number): number => d.txRing + ((first + i) % 256) * 16;
+    expect(mem.read32(desc(0) + 8)).toBe(0x20200c00);
+    expect(mem.read32(desc(0) + 12)).toBe(((1448 << 16) | (32 << 8)) >>> 0);
+    expect(mem.read32(desc(0)) & 0xffff).toBe(20 | (14 << 9));
+    for (let i = 1; i < nd; i++) expect(mem.read32(desc(i) + 8) >>> 20).toBe(i === nd - 1 ? 0xa23 | 0x090 : 0xa23);
+    // the first data descriptor's olinfo: PAYLEN, IXSM, TXSM
+    expect(mem.read32(desc(1) + 12)).toBe((((pkt.length - 66) << 14) | 0x300) >>> 0);
+    d.rings.kickQueue(0);
+    for (let i = 0; i < nd; i++) expect(mem.read8(desc(i) + TXD_STA) & 1, `descriptor ${i}`).toBe(i === nd - 1 ? 1 : 0);
+    expect(wire.length).toBe(frames.length);
+    expect(d.rings.reclaimQueue(0)).toBe(1);
+  });
+
+  it("a VF rate limiter cuts a TSO packet's sending between segments and resumes where it stopped: every segment once, in order", () => {
+    const { frames, pkt } = stream(1448, 45, false, 7, 9, true);
+    const { nic, d, wire } = vf({ mbps: 100 });
+    expect(d.rings.xmitTso(pkt, pkt.length, 1448, 0)).toBe(true);
+    d.bump();
+    expect(wire.length).toBeGreaterThan(0);
+    expect(wire.length).toBeLessThan(45);
+    let now = 5_000;
+    for (let guard = 0; guard < 200 && wire.length < 45; guard++) {
+      now = Math.max(now, nic.nextWakeNs());
+      nic.poll(now);
+    }
+    expect(wire.length).toBe(45);
+    for (let k = 0; k < 45; k++) expect(same(wire[k]!, frames[k]!)).toBe(true);
+    expect(nic.stats(0).rateStalls).toBeGreaterThan(0);
+  });
+
+  it("with the VF's port VLAN every segment carries the tag", () => {
+    const { frames, pkt } = stream(1000, 5, false, 0, 0, false);
+    const { d, wire } = vf({ vlan: 42 });
+    expect(d.rings.xmitTso(pkt, pkt.length, 1000, 0)).toBe(true);
+    d.bump();
+    expect(wire.length).toBe(5);
+    for (let k = 0; k < 5; k++) {
+      const w = wire[k]!;
+      expect(((w[12]! << 8) | w[13]!) >>> 0).toBe(0x8100);
+      expect(((w[14]! << 8) | w[15]!) & 0xfff).toBe(42);
+      expect(same(new Uint8Array([...w.subarray(0, 12), ...w.subarray(16)]), frames[k]!)).toBe(true);
+    }
+  });
+
+  it("a context that cannot describe the packet drops it as malformed, and the ring goes on", () => {
+    const { pkt } = stream(1000, 3, false, 0, 0, false);
+    const { nic, d, mem, wire } = vf();
+    const first = d.txTail;
+    expect(d.rings.xmitTso(pkt, pkt.length, 1000, 0)).toBe(true);
+    // the driver's context says MSS 0
+    const ctx = d.txRing + first * 16;
+    mem.write32(ctx + 12, mem.read32(ctx + 12) & 0xffff);
+    d.bump();
+    expect(wire.length).toBe(0);
+    expect(nic.stats(0).txDropped).toBe(1);
+    // the next packet goes
+    const ok = stream(500, 2, false, 0, 0, false);
+    expect(d.rings.xmitTso(ok.pkt, ok.pkt.length, 500, 0)).toBe(true);
+    d.bump();
+    expect(wire.length).toBe(2);
+  });
+});
+
+describe("checksum offload of a plain advanced packet (POPTS IXSM, TXSM)", () => {
+  it("the device writes valid IPv4 header and TCP or UDP checksums whatever the fields held", () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.integer({ min: 60, max: 1500 }), fc.nat({ max: 0xffff }), fc.nat({ max: 0xffff }), (tcp, size, junkIp, junkL4) => {
+        const tpl = tcp ? Template.tcp(size - 54, false, MAC_A, REMOTE, 0x0a010001, 0x0a000001, 1, 2) : Template.udp(size, MAC_A, REMOTE, 0x0a010001, 0x0a000001, 1, 2);
+        const f = new Uint8Array(tpl.len);
+        tpl.copyTo(f);
+        const l4 = 34;
+        const at = l4 + (tcp ? 16 : 6);
+        f[24] = junkIp >>> 8;
+        f[25] = junkIp & 0xff;
+        f[at] = junkL4 >>> 8;
+        f[at + 1] = junkL4 & 0xff;
+        const { d, mem, wire } = vf();
+        const i = d.txTail;
+        // a context descriptor (MACLEN 14, IPLEN 20, IPv4, L4T), then one data descriptor with IXSM | TXSM
+        const c = d.txRing + i * 16;
+        mem.write32(c, 20 | (14 << 9));
+        mem.write32(c + 4, 0);
+        mem.write32(c + 8, (0x20200000 | 0x400 | (tcp ? 0x800 : 0)) >>> 0);
+        mem.write32(c + 12, 0);
+        const buf = d.txBufs + (i + 1) * 2048;
+        mem.writeFrom(buf, f, 0, f.length);
+        const x = d.txRing + (i + 1) * 16;
+        mem.write64n(x, buf);
+        mem.write32(x + 8, (f.length | 0x00300000 | (0x2b << 24)) >>> 0); // DEXT | RS | IFCS | EOP
+        mem.write32(x + 12, ((f.length << 14) | 0x300) >>> 0);
+        d.w(E1000_TDT(0), i + 2);
+        expect(wire.length).toBe(1);
+        const w = wire[0]!;
+        expect(foldChecksum(onesComplementSum(w, 14, 20))).toBe(0);
+        const l4len = w.length - l4;
+        expect(foldChecksum(onesComplementSum(w, l4, l4len, onesComplementSum(w, 26, 8, (tcp ? 6 : 17) + l4len)))).toBe(0);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
