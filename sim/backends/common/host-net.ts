@@ -21,10 +21,11 @@
  * When a PF TX ring is full, frames wait in a qdisc (pfifo, 1000 frames, as txqueuelen) and are
  * handed to the ring when the NAPI poll of that queue has reclaimed descriptors.
  *
- * A TSO super-frame from a guest (virtio.tso) crosses the tap and the bridge once. The PF takes no
- * TSO in the model, so the host cuts it there (validate_xmit_skb → skb_gso_segment, `gsoSegmentNs`
- * a segment) and each segment goes on as a frame of its own; a guest port that takes GSO packets
- * (`enableGro`) gets it whole, else it is cut for that port too.
+ * A TSO super-frame from a guest (virtio.tso) crosses the tap and the bridge once. Towards the wire
+ * the host's PF driver queues it whole for the NIC's TSO (igb_tso: one context descriptor and data
+ * descriptors with TSE; the PF driver's per-packet work once); a guest port that takes GSO packets
+ * (`enableGro`) gets it whole, any other is given its segments, cut by the host (validate_xmit_skb →
+ * skb_gso_segment, `gsoSegmentNs` a segment).
  *
  * With `enableGro` the PF's NAPI contexts also run GRO (host-gro.ts) on frames for the guests: an
  * aggregate crosses the bridge once and reaches its port as one GSO packet.
@@ -105,6 +106,8 @@ export function hostNetCosts(t: TimeCostsNs, xenDom0: boolean): HostNetCosts {
 
 class Qdisc {
   readonly slots = new Int32Array(QDISC_LEN);
+  /** The GSO size of each queued frame (0: a plain frame in the platform's pool; else a TSO packet in the host's big-frame pool). */
+  readonly gso = new Int32Array(QDISC_LEN);
   head = 0;
   count = 0;
 }
@@ -162,8 +165,10 @@ export class HostNet {
     this.fromWire(buf, len, ctx);
   };
   forwarded = 0;
-  /** Segments the host cut from guests' TSO super-frames. */
+  /** Segments the host cut from guests' TSO super-frames (for ports that take no GSO packets), and the super-frames it handed to the PF's TSO. */
   gsoSegments = 0;
+  tsoPackets = 0;
+  private readonly dropTso: number;
   /** GRO per PF queue, when the guests take GSO packets (enableGro). */
   private gro: HostGro[] | undefined;
   private bigFrames: FramePool | undefined;
@@ -189,6 +194,7 @@ export class HostNet {
     this.nQueues = nQueues;
     this.dropQdisc = ledger.reason("host:qdisc-full");
     this.dropUnknownMac = ledger.reason("host:unknown-mac");
+    this.dropTso = ledger.reason("host:tso-refused");
     this.dirty = new Uint8Array(nQueues);
     platform.iommu.setPassThrough(nic.requesterId("pf"));
     nic.setMacFilters("pf", [HOST_MAC]);
@@ -274,33 +280,49 @@ export class HostNet {
     const qd = this.qdiscs[txq]!;
     const rings = this.rings;
     const pool = this.platform.pool;
-    while (qd.count > 0 && rings.txFree(txq) > 0) {
+    while (qd.count > 0) {
       const s = qd.slots[qd.head]!;
+      const gso = qd.gso[qd.head]!;
+      const p = gso > 0 ? this.bigPool : pool;
+      if (rings.txFree(txq) < (gso > 0 ? rings.tsoDescriptors(p.len(s)) : 1)) break;
       qd.head = (qd.head + 1) % QDISC_LEN;
       qd.count--;
-      rings.xmit(pool.buf(s), pool.len(s), txq);
+      this.pfXmit(p.buf(s), p.len(s), gso, txq);
       ctx.meter.ns += this.c.txNs;
       this.dirty[txq] = 1;
-      pool.release(s);
+      p.release(s);
     }
   }
 
-  /** A frame for the wire, from host context `ctx`. */
-  toWire(buf: Uint8Array, len: number, ctx: HostCtx): void {
+  /** Queue a frame on PF queue txq (a TSO packet when `gsoSize` > 0; one the driver refuses is dropped, its segments counted). */
+  private pfXmit(buf: Uint8Array, len: number, gsoSize: number, txq: number): void {
+    if (gsoSize === 0) {
+      this.rings.xmit(buf, len, txq);
+      return;
+    }
+    if (this.rings.xmitTso(buf, len, gsoSize, txq)) this.tsoPackets++;
+    else this.ledger.drop(this.dropTso, Math.max(1, tsoSegmentCount(buf, len, gsoSize)));
+  }
+
+  /** A frame for the wire, from host context `ctx`; with `gsoSize` > 0 a TSO packet for the NIC to cut. */
+  toWire(buf: Uint8Array, len: number, ctx: HostCtx, gsoSize = 0): void {
     const txq = ctx.txq;
     const rings = this.rings;
     const qd = this.qdiscs[txq]!;
-    if (qd.count === 0 && (rings.txFree(txq) > 0 || rings.reclaimQueue(txq) > 0)) {
-      rings.xmit(buf, len, txq);
+    const need = gsoSize > 0 ? rings.tsoDescriptors(len) : 1;
+    if (qd.count === 0 && (rings.txFree(txq) >= need || (rings.reclaimQueue(txq) > 0 && rings.txFree(txq) >= need))) {
+      this.pfXmit(buf, len, gsoSize, txq);
       ctx.meter.ns += this.c.txNs;
       this.dirty[txq] = 1;
       return;
     }
     if (qd.count === QDISC_LEN) {
-      this.ledger.drop(this.dropQdisc);
+      this.ledger.drop(this.dropQdisc, gsoSize > 0 ? tsoSegmentCount(buf, len, gsoSize) : 1);
       return;
     }
-    qd.slots[(qd.head + qd.count) % QDISC_LEN] = this.platform.pool.put(buf, 0, len, -1);
+    const at = (qd.head + qd.count) % QDISC_LEN;
+    qd.gso[at] = gsoSize;
+    qd.slots[at] = (gsoSize > 0 ? this.bigPool : this.platform.pool).put(buf, 0, len, -1);
     qd.count++;
   }
 
@@ -360,13 +382,16 @@ export class HostNet {
       this.ports[dst]!.deliver(buf, len, ctx, gsoSize); // a port that takes GSO packets gets it whole
       return;
     }
+    if (!local) {
+      this.toWire(buf, len, ctx, gsoSize); // the PF's TSO cuts it
+      return;
+    }
     const seg = this.segBuf;
     for (let k = 0; k < n; k++) {
       const sl = tsoSegment(buf, len, gsoSize, k, seg);
       ctx.meter.ns += this.c.gsoSegmentNs;
       this.gsoSegments++;
-      if (local) this.ports[dst]!.deliver(seg, sl, ctx);
-      else this.toWire(seg, sl, ctx);
+      this.ports[dst]!.deliver(seg, sl, ctx);
     }
   }
 
@@ -408,6 +433,6 @@ export class HostNet {
     let polls = 0;
     for (const n of this.napis) polls += n.polls;
     const gro: Record<string, number> = this.gro === undefined ? {} : { hostGroSegments: this.gro.reduce((a, g) => a + g.segments, 0), hostGroAggregates: this.gro.reduce((a, g) => a + g.aggregates, 0) };
-    return { hostForwarded: this.forwarded, hostNapiPolls: polls, hostDoorbells: this.rings.counters.txDoorbells, ...(this.gsoSegments > 0 ? { hostGsoSegments: this.gsoSegments } : {}), ...gro };
+    return { hostForwarded: this.forwarded, hostNapiPolls: polls, hostDoorbells: this.rings.counters.txDoorbells, ...(this.gsoSegments > 0 ? { hostGsoSegments: this.gsoSegments } : {}), ...(this.tsoPackets > 0 ? { hostTsoPackets: this.tsoPackets } : {}), ...gro };
   }
 }
