@@ -103,9 +103,9 @@ export interface VirtioParams {
   /**
    * TSO both ways, as QEMU offers and Linux negotiates by default. Transmit (HOST_TSO4 with F_CSUM):
    * the guest's TCP stack hands the device super-frames of up to 64 KiB (virtio_net_hdr GSO_TCPV4,
-   * NEEDS_CSUM), posted as one descriptor chain and kick, copied once by vhost and forwarded once by
-   * the host's tap and bridge; the host cuts them into MSS segments before the PF (skb_gso_segment:
-   * the model's PF takes no TSO), each segment then paying the PF driver's per-frame work. Receive
+   * NEEDS_CSUM), posted as one descriptor chain and kick, copied once by vhost, forwarded once by
+   * the host's tap and bridge and queued once on the PF for the NIC's TSO (a guest port that takes
+   * no GSO packets gets segments the host cut, gsoPerSegment each). Receive
    * (GUEST_TSO4 with MRG_RXBUF): the host's GRO on the PF merges a guest's segments into packets of
    * up to 64 KiB that cross the bridge, the tap and vhost once, fill as many mergeable buffers as
    * they need, and cross the guest's stack once. Off by default.
