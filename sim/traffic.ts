@@ -600,17 +600,7 @@ export class VmApp implements GuestApp {
       this.received++;
       env.ledger.deliver(sl);
       parse(seg, sl);
-      if (k === 0) {
-        this.groSeq = P.tcpSeq;
-        this.groBytes = 0;
-        this.groHdr = sl - 14 - P.payLen;
-        this.groPsh = false;
-      }
-      const i = this.groN++;
-      this.groLen[i] = sl;
-      this.groPay[i] = P.payLen;
-      this.groBorn[i] = bornOfData(env.born, this.pcapRxFlow);
-      this.groBytes += P.payLen;
+      this.groAppend(sl);
       if ((P.tcpFlags & F_PSH) !== 0) this.groPsh = true;
       cost += P.payLen * env.copyNsPerByte;
       this.rxGsoSegments++;
@@ -628,6 +618,18 @@ export class VmApp implements GuestApp {
     const env = this.env;
     let cost = 0;
     if (this.groN > 0 && (P.tcpSeq !== this.groNext || this.groHdr + this.groBytes + P.payLen >= GRO_MAX_IP_LEN || this.groN === GRO_MAX_SEGS)) cost += this.groFlush(atNs);
+    this.groAppend(len);
+    this.groSegments++;
+    cost += env.groNs + copy;
+    if ((P.tcpFlags & F_PSH) !== 0) {
+      this.groPsh = true;
+      cost += this.groFlush(atNs + cost);
+    }
+    return cost;
+  }
+
+  /** The parsed segment (P), a frame of `len` bytes, joins the aggregate (or starts one: its first sequence number and headers). */
+  private groAppend(len: number): void {
     if (this.groN === 0) {
       this.groSeq = P.tcpSeq;
       this.groBytes = 0;
@@ -637,16 +639,9 @@ export class VmApp implements GuestApp {
     const k = this.groN++;
     this.groLen[k] = len;
     this.groPay[k] = P.payLen;
-    this.groBorn[k] = bornOfData(env.born, this.pcapRxFlow);
+    this.groBorn[k] = bornOfData(this.env.born, this.pcapRxFlow);
     this.groBytes += P.payLen;
     this.groNext = (P.tcpSeq + P.payLen) % 2 ** 32;
-    this.groSegments++;
-    cost += env.groNs + copy;
-    if ((P.tcpFlags & F_PSH) !== 0) {
-      this.groPsh = true;
-      cost += this.groFlush(atNs + cost);
-    }
-    return cost;
   }
 
   /**

@@ -19,6 +19,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** tshark's fields of every frame of a capture, with the TCP and IPv4 checksums checked (status 1: good). */
+function tsharkRows(file: string, fields = ["frame.len", "ip.checksum.status", "tcp.checksum.status", "tcp.len"]): string[][] {
+  return execFileSync("tshark", ["-r", file, "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-T", "fields", ...fields.flatMap((f) => ["-e", f])], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => l.split("\t"));
+}
+
 const get16 = (b: Uint8Array, o: number): number => (b[o]! << 8) | b[o + 1]!;
 const get32 = (b: Uint8Array, o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 
@@ -247,11 +255,7 @@ describe("a run with virtio TSO", () => {
       for (const p of ["wire", "vnet0"]) cap.add(p, new FileSink(join(dir, `${p}.pcap`)));
       const r = virtioTx(true, false, { warmupUs: 200, measureUs: 300 }, cap);
       cap.close();
-      const rows = (p: string): string[][] =>
-        execFileSync("tshark", ["-r", join(dir, `${p}.pcap`), "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-T", "fields", "-e", "frame.len", "-e", "ip.checksum.status", "-e", "tcp.checksum.status", "-e", "tcp.len"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
-          .split("\n")
-          .filter((l) => l.trim() !== "")
-          .map((l) => l.split("\t"));
+      const rows = (p: string): string[][] => tsharkRows(join(dir, `${p}.pcap`));
       const counts = cap.counts();
       const wire = rows("wire");
       const vnet = rows("vnet0");
@@ -448,11 +452,7 @@ describe("a run with virtio TSO, the guest receiving", () => {
       for (const p of ["wire", "bridge", "vnet0"]) cap.add(p, new FileSink(join(dir, `${p}.pcap`)));
       const r = rx(true, cap);
       cap.close();
-      const lens = (p: string): number[] =>
-        execFileSync("tshark", ["-r", join(dir, `${p}.pcap`), "-T", "fields", "-e", "frame.len"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
-          .split("\n")
-          .filter((l) => l.trim() !== "")
-          .map(Number);
+      const lens = (p: string): number[] => tsharkRows(join(dir, `${p}.pcap`), ["frame.len"]).map(([l]) => Number(l));
       const counts = cap.counts();
       for (const p of ["wire", "bridge", "vnet0"]) expect(lens(p).length, p).toBe(counts[p]!.packets);
       expect(lens("wire").every((l) => l <= 1514)).toBe(true);
@@ -501,11 +501,7 @@ describe("a run with the VF's TSO", () => {
       for (const p of ["wire", "vf0"]) cap.add(p, new FileSink(join(dir, `${p}.pcap`)));
       const r = runOnce({ ...DEFAULT_RUN, backend: "sriov", vms: 1, warmupUs: 200, measureUs: 300, traffic: { ...DEFAULT_RUN.traffic, direction: "tx" }, sriov: { ...DEFAULT_RUN.sriov, tso: true } }, { capture: cap });
       cap.close();
-      const rows = (p: string): string[][] =>
-        execFileSync("tshark", ["-r", join(dir, `${p}.pcap`), "-o", "tcp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE", "-T", "fields", "-e", "frame.len", "-e", "ip.checksum.status", "-e", "tcp.checksum.status", "-e", "tcp.len"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })
-          .split("\n")
-          .filter((l) => l.trim() !== "")
-          .map((l) => l.split("\t"));
+      const rows = (p: string): string[][] => tsharkRows(join(dir, `${p}.pcap`));
       const wire = rows("wire");
       const vfp = rows("vf0");
       expect(wire.length).toBe(cap.counts().wire!.packets);
