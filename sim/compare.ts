@@ -84,7 +84,7 @@ export function plan(sc: Scenario, o: CompareOptions = {}): PlannedPoint[] {
         try {
           let params = pointParams(s, n, f, o.seed, frameSetsMtu);
           const g = o.guestOffloads;
-          if (g !== undefined) params = { ...params, host: { ...params.host, guestGro: g.gro, guestGso: g.gso }, sriov: { ...params.sriov, tso: g.tso ?? false }, virtio: { ...params.virtio, tso: g.tso ?? false } };
+          if (g !== undefined) params = { ...params, host: { ...params.host, guestGro: g.gro, guestGso: g.gso }, sriov: { ...params.sriov, tso: g.tso ?? false }, xen: { ...params.xen, gso: g.tso ?? false }, virtio: { ...params.virtio, tso: g.tso ?? false } };
           checkRunParams(params);
           out.push({ series: s, vms: n, frameBytes: f, params });
         } catch (e) {

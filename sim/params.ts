@@ -90,6 +90,13 @@ export interface XenParams {
    * Multi-queue VIFs (queues > 1) need per-queue.
    */
   readonly netback: NetbackModel;
+  /**
+   * netfront's GSO (feature-gso-tcpv4): the guest's TCP stack hands netfront super-frames of up to
+   * 64 KiB, sent as one packet (its pages' requests and a GSO extra-info slot); netback copies it
+   * once and hands it to Dom0's switch whole, the PF's TSO cutting it. Transmit only: Dom0's GRO
+   * towards netfront is not modelled. Off by default.
+   */
+  readonly gso: boolean;
 }
 
 export type NetbackModel = "per-queue" | "per-cpu" | "tasklet";
@@ -152,7 +159,7 @@ export const DEFAULT_HOST: HostParams = {
 };
 
 export const DEFAULT_SRIOV: SriovParams = { interrupts: "remapped", iommuPage: "4k", mapping: "static", deferredBatch: 250, bufferStride: 2048, tso: false };
-export const DEFAULT_XEN: XenParams = { grants: "copy", queues: 1, netback: "per-queue" };
+export const DEFAULT_XEN: XenParams = { grants: "copy", queues: 1, netback: "per-queue", gso: false };
 export const DEFAULT_VIRTIO: VirtioParams = { eventIdx: true, queueSize: 256, tso: false };
 
 export const DEFAULT_RUN: RunParams = {

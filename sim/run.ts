@@ -17,7 +17,7 @@ import { Platform } from "./model/platform.js";
 import { WindowStats } from "./model/window.js";
 import type { BackendContext, BackendInstance, CoreSet } from "./backends/types.js";
 import { buildSriov, vfTsoMaxFrame } from "./backends/sriov/backend.js";
-import { buildXenPv } from "./backends/xen/backend.js";
+import { buildXenPv, xenGsoMaxFrame } from "./backends/xen/backend.js";
 import { buildVirtio, virtioTsoMaxFrame } from "./backends/virtio/backend.js";
 import { buildE1000 } from "./backends/e1000/backend.js";
 import { BornTable, vmMac } from "./traffic/packets.js";
@@ -229,7 +229,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     groNs: t.groPerSegment,
     gso: p.host.guestGso,
     gsoNs: t.gsoPerSegment,
-    tsoMaxFrame: p.backend === "virtio" && p.virtio.tso ? virtioTsoMaxFrame(p.virtio.queueSize, maxFrame) : p.backend === "sriov" && p.sriov.tso ? vfTsoMaxFrame(p.host.ringEntries, maxFrame) : 0,
+    tsoMaxFrame: p.backend === "virtio" && p.virtio.tso ? virtioTsoMaxFrame(p.virtio.queueSize, maxFrame) : p.backend === "sriov" && p.sriov.tso ? vfTsoMaxFrame(p.host.ringEntries, maxFrame) : p.backend === "xen-pv" && p.xen.gso ? xenGsoMaxFrame() : 0,
     wireDstMac: vmMac,
     toHost: (slot) => platform.toHost(slot),
     wireInFreeAt: () => platform.wireInFreeAt,

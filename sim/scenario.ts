@@ -13,7 +13,7 @@
  *   traffic: { kind, direction, rateMbps, mtu, timestamps, window, ackEvery, rtoUs, sack, reqBytes, respBytes, pcap, pcapReader }
  *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues, vcpuHalt, guestGro, guestGso, guestHz }
  *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride, tso }
- *   xen: { grants, queues, netback }
+ *   xen: { grants, queues, netback, gso }
  *   virtio: { eventIdx, queueSize, tso }
  *   costs: { <any key of sim/costs.ts>: number }
  *   run: { seed, warmupUs, measureUs, drainUs }
@@ -75,7 +75,7 @@ const SERIES_KEYS = ["name", "backend", "traffic", "host", "sriov", "xen", "virt
 const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "window", "ackEvery", "rtoUs", "sack", "reqBytes", "respBytes", "pcap", "pcapReader", "frameBytes", "flows"] as const;
 const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues", "vcpuHalt", "guestGro", "guestGso", "guestHz"] as const;
 const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride", "tso"] as const;
-const XEN_KEYS = ["grants", "queues", "netback"] as const;
+const XEN_KEYS = ["grants", "queues", "netback", "gso"] as const;
 const VIRTIO_KEYS = ["eventIdx", "queueSize", "tso"] as const;
 const RUN_KEYS = ["seed", "warmupUs", "measureUs", "drainUs"] as const;
 
@@ -170,6 +170,7 @@ function readXen(r: Reader, v: Val, base: XenParams): XenParams {
   x.grants = f.optWith("grants", (y) => r.oneOf(y, ["copy", "persistent"] as const), x.grants);
   x.queues = f.optWith("queues", (y) => r.int(y, 1, 8), x.queues);
   x.netback = f.optWith("netback", (y) => r.oneOf(y, NETBACK_MODELS), x.netback);
+  x.gso = f.optWith("gso", (y) => r.bool(y), x.gso);
   if (x.queues > 1 && x.netback !== "per-queue")
     r.report(v.at, v.path, `queues: ${x.queues} needs netback: per-queue (multi-queue VIFs came with xenvif's per-queue netback), not ${x.netback}`);
   return x;

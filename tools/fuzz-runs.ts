@@ -141,7 +141,7 @@ function paramsOf(d: Draw): RunParams {
     costs: Object.fromEntries(Object.entries(d.costs).map(([k, m]) => [k, DEFAULT_COSTS[k as (typeof scalable)[number]].value * m])),
     host: { ...base.host, guestCores: d.guestCores, hostCores: d.hostCores, vhostCores: d.vhostCores, itr: d.itr, ringEntries: d.ringEntries, iotlbEntries: d.iotlbEntries, hostQueues: d.hostQueues, vcpuHalt: d.vcpuHalt, guestGro: d.guestGro, guestGso: d.guestGso, guestHz: d.guestHz, pcieWidth: d.pcieWidth },
     sriov: { interrupts: d.interrupts, iommuPage: d.iommuPage, mapping: d.mapping, deferredBatch: d.deferredBatch, bufferStride: d.bufferStride, tso: d.tso },
-    xen: { grants: d.grants, queues: d.netback === "per-queue" ? d.queues : 1, netback: d.netback },
+    xen: { grants: d.grants, queues: d.netback === "per-queue" ? d.queues : 1, netback: d.netback, gso: d.tso },
     virtio: { eventIdx: d.eventIdx, queueSize: d.queueSize, tso: d.tso },
     traffic: {
       ...DEFAULT_RUN.traffic,

@@ -18,9 +18,14 @@ import { GuestKernel } from "../../model/guest-kernel.js";
 import { HostNet, hostNetCosts } from "../common/host-net.js";
 import { GUEST_DATA_BASE, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
 import { GRANT_ENTRY_SIZE, GrantOps, GrantTable, XEN_PAGE } from "./grant.js";
-import { RX_SLOT, TX_SLOT, ringSize } from "./netif.js";
+import { RX_SLOT, TX_SLOT, XEN_NETIF_MAX_TX_SIZE, ringSize } from "./netif.js";
 import { Netfront, NetfrontQueue, netfrontQueueBytes, netfrontQueueLayout } from "./netfront.js";
 import { NetbackGroup, NetbackQueue, VifPort, VifStatus, netbackQueueBytes } from "./netback.js";
+
+/** The largest GSO super-frame netfront sends: a TX request's size field holds 16 bits (XEN_NETIF_MAX_TX_SIZE). */
+export function xenGsoMaxFrame(): number {
+  return XEN_NETIF_MAX_TX_SIZE;
+}
 
 export function buildXenPv(ctx: BackendContext): BackendInstance {
   const { p, platform, t } = ctx;
@@ -28,7 +33,9 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
   const nq = p.xen.queues;
   const bufSize = rxBufferFor(ctx.maxFrame);
   const hostQueues = Math.min(p.host.hostQueues, p.host.hostCores);
-  const stagingBytes = netbackQueueBytes(bufSize);
+  const gso = p.xen.gso;
+  const gsoMax = gso ? xenGsoMaxFrame() : 0;
+  const stagingBytes = netbackQueueBytes(bufSize, gso);
   const dom0Bytes = HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize) + stagingBytes + p.vms * nq * stagingBytes;
   const dom0 = platform.hv.createGuest("dom0", guestRamFor(dom0Bytes), p.host.hostCores);
   const net = new HostNet(platform, dom0, hostNetCosts(t, true), ctx.ledger, ctx.capture, ctx.workers, ctx.cores.host, hostQueues, p.host.ringEntries, bufSize);
@@ -79,10 +86,10 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
     const gt = new GrantTable(g, gtGpa, gtEntries);
     const fq: NetfrontQueue[] = [];
     for (let j = 0; j < nq; j++) fq.push(new NetfrontQueue(g, netfrontQueueLayout(gtGpa + gtBytes + j * netfrontQueueBytes()), gt, persistent));
-    const front = new Netfront(fq, { perPacketNs: t.xenNetfrontPerPacket }, () => platform.engine.now, ctx.capture, `vif${i}`, ctx.maxFrame);
+    const front = new Netfront(fq, { perPacketNs: t.xenNetfrontPerPacket }, () => platform.engine.now, ctx.capture, `vif${i}`, ctx.maxFrame, gsoMax);
     fronts.push(front);
     const ledger = new ExitLedger(g.exits, { hypercall: t.xenEventChannelSend, hlt: t.nullHypercall });
-    const kernel = new GuestKernel(g, front, ctx.apps[i]!, ledger, { irqEntryNs: t.xenEventChannelUpcall, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "xen" : "none", "xen");
+    const kernel = new GuestKernel(g, front, ctx.apps[i]!, ledger, { irqEntryNs: t.xenEventChannelUpcall, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, Math.max(ctx.maxFrame, gsoMax), ctx.p.host.vcpuHalt ? "xen" : "none", "xen");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     kernels.push(kernel);
     const ops = new GrantOps(g, gtGpa, gtEntries);
@@ -92,7 +99,7 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
       // per-queue: netback's queues start on the cores after those taking the PF's queues
       const grp = mode === "per-cpu" ? perCpu[i % nCores]! : txTasklet;
       const core = grp !== undefined ? grp.core : (hostQueues + nbIndex++) % nCores;
-      const nb = new NetbackQueue(i, net.txqFor(core), fq[j]!, dom0, ops, staging, bufSize, net, nbCosts, ctx.ledger, gtEntries);
+      const nb = new NetbackQueue(i, net.txqFor(core), fq[j]!, dom0, ops, staging, bufSize, net, nbCosts, ctx.ledger, gtEntries, gso);
       staging += stagingBytes;
       nb.vif = vif;
       if (grp === undefined) {

@@ -19,6 +19,9 @@
  * past the requests published, with more than FATAL_SKB_SLOTS slots after the first, or with a
  * piece crossing its page, or a req_prod more than a ring ahead of netback, is a fatal error: the
  * VIF is disabled (xenvif_fatal_tx_err) and later frames for it are dropped.
+ * A GSO packet (the frontend's feature-gso-tcpv4: NETTXF_extra_info and a GSO extra-info slot, each
+ * extra answered with XEN_NETIF_RSP_NULL) of up to 64 KiB goes to the Dom0 switch whole, with its
+ * segment size, for the PF's TSO; without GSO a packet longer than netback's buffers is refused.
  * The responses a step writes are pushed to the guest (rsp_prod) when the step ends, as the step's
  * work is done then; TX and RX steps notify the guest separately. Notifications follow the ring
  * protocol: a response batch notifies the guest (EVTCHNOP_send, a hypercall, charged with the
@@ -38,9 +41,15 @@ import {
   FATAL_SKB_SLOTS,
   LEGACY_SLOTS_MAX,
   NETIF_RSP_ERROR,
+  NETIF_RSP_NULL,
   NETIF_RSP_OKAY,
   NETRXF_more_data,
+  NETTXF_extra_info,
   NETTXF_more_data,
+  XEN_NETIF_EXTRA_FLAG_MORE,
+  XEN_NETIF_EXTRA_TYPE_GSO,
+  XEN_NETIF_GSO_TYPE_TCPV4,
+  XEN_NETIF_MAX_TX_SIZE,
   type SharedRing,
   writeRxResponse,
   writeTxResponse,
@@ -65,6 +74,9 @@ export interface NetbackCosts {
   readonly copyPerByteNs: number;
 }
 
+/** Bytes of a TX batch's staging: a buffer per packet, or with GSO the batch's bytes back to back (at most a page per slot). */
+const txStageBytes = (bufSize: number, gso: boolean): number => (gso ? Math.max(BATCH * bufSize, BATCH * XEN_PAGE) : BATCH * bufSize);
+
 /** Bytes of the RX byte ring: the xenvif queue (one frame may overrun it), the qdisc, and a tail left unused at a wrap. */
 const rxRingBytes = (bufSize: number): number => RX_QUEUE_BYTES + (VIF_QDISC_LEN + 2) * bufSize;
 
@@ -74,8 +86,8 @@ const rxRingBytes = (bufSize: number): number => RX_QUEUE_BYTES + (VIF_QDISC_LEN
  * 2 MiB chunk of Dom0 RAM (host-contiguous: a frame's grant copies have one address range).
  */
 export const NETBACK_STAGING_BYTES = 1 << 20;
-export function netbackQueueBytes(bufSize: number): number {
-  const need = BATCH * bufSize + rxRingBytes(bufSize);
+export function netbackQueueBytes(bufSize: number, gso = false): number {
+  const need = txStageBytes(bufSize, gso) + rxRingBytes(bufSize);
   const block = need <= NETBACK_STAGING_BYTES ? NETBACK_STAGING_BYTES : 2 * NETBACK_STAGING_BYTES;
   if (need > block) throw new IovError("ERANGE", `netback: ${bufSize} B buffers need ${need} B of staging, more than ${block}`);
   return block;
@@ -87,8 +99,10 @@ export class VifStatus {
   fatalErrors = 0;
 }
 
-/** Room for a TX batch's requests: BATCH slots, and the longest chain read past them before it is refused. */
-const TX_SLOTS = BATCH + FATAL_SKB_SLOTS + 1;
+/** Room for a TX batch's requests: BATCH slots, and the longest chain read past them (with its extra-info slots) before it is refused. */
+const TX_SLOTS = BATCH + 2 * FATAL_SKB_SLOTS + 2;
+/** bFlags of a slot holding an extra-info segment (no data; answered with RSP_NULL). */
+const EXTRA_SLOT = -1;
 
 export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, StagedQueue {
   /** CPU time of TX work (and of RX work unless `splitMeters` gave RX its own: one worker does both). */
@@ -116,9 +130,13 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
   private readonly pSlots = new Int32Array(BATCH);
   private readonly pLen = new Int32Array(BATCH);
   private readonly pBad = new Uint8Array(BATCH);
-  /** Set by readTxPacket: the packet's whole size and whether it is to be dropped. */
+  /** Its GSO segment size (0: none), and (with GSO) where in the staging it goes. */
+  private readonly pGso = new Int32Array(BATCH);
+  private readonly pOff = new Int32Array(BATCH);
+  /** Set by readTxPacket: the packet's whole size, whether it is to be dropped, its GSO segment size. */
   private packetLen = 0;
   private packetBad = false;
+  private packetGso = 0;
   /** Shared by the VIF's queues (set by the backend). */
   vif = new VifStatus();
   /** Frames from the switch for the guest (xenvif's queue and the VIF's qdisc), in Dom0 memory. */
@@ -156,9 +174,11 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
     private readonly c: NetbackCosts,
     ledger: Ledger,
     grantEntries: number,
+    /** The frontend sends GSO packets (feature-gso-tcpv4). */
+    private readonly gso = false,
   ) {
     this.mapped = new Float64Array(grantEntries).fill(-1);
-    this.scratch = new Uint8Array(bufSize);
+    this.scratch = new Uint8Array(gso ? Math.max(bufSize, XEN_NETIF_MAX_TX_SIZE) : bufSize);
     this.dropRxFull = ledger.reason("netback:vif-qdisc-full");
     this.rxq = new VifRxQueue(rxRingBytes(bufSize), RX_QUEUE_BYTES, VIF_QDISC_LEN, 60);
     this.dropTxBad = ledger.reason("netback:tx-grant-error");
@@ -168,10 +188,10 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
   }
 
   private txStage(k: number): number {
-    return this.staging + k * this.bufSize;
+    return this.gso ? this.staging + this.pOff[k]! : this.staging + k * this.bufSize;
   }
   private rxStage(off: number): number {
-    return this.staging + BATCH * this.bufSize + off;
+    return this.staging + txStageBytes(this.bufSize, this.gso) + off;
   }
 
   /**
@@ -244,8 +264,27 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
     let bad = false;
     let s = 1;
     let more = (this.bFlags[i]! & NETTXF_more_data) !== 0;
+    this.packetGso = 0;
+    // extra-info slots (xenvif_get_extras): each takes a slot, answered with RSP_NULL; GSO's gives the segment size
+    let extra = (this.bFlags[i]! & NETTXF_extra_info) !== 0;
+    while (extra) {
+      if (((cons + s) >>> 0) === prod || s > FATAL_SKB_SLOTS) return -1; // past req_prod
+      const at = tx.slotGpa(cons + s);
+      const type = g.read16(at) & 0xff;
+      const eflags = g.read16(at) >>> 8;
+      if (type === XEN_NETIF_EXTRA_TYPE_GSO) {
+        const size = g.read16(at + 2);
+        if (size === 0 || (g.read16(at + 4) & 0xff) !== XEN_NETIF_GSO_TYPE_TCPV4 || !this.gso) bad = true; // xenvif_set_skb_gso refuses it
+        else this.packetGso = size;
+      } else if (type === 0 || type > 4) return -1; // an unknown extra type is fatal (xenvif_get_extras)
+      this.bFlags[i + s] = EXTRA_SLOT;
+      this.bSize[i + s] = 0;
+      s++;
+      extra = (eflags & XEN_NETIF_EXTRA_FLAG_MORE) !== 0;
+    }
+    const first = s; // data slots follow the extras
     while (more) {
-      const extra = s - 1;
+      const extra = s - first;
       if (((cons + s) >>> 0) === prod || extra >= FATAL_SKB_SLOTS) return -1; // past req_prod, or a malicious chain
       if (extra >= LEGACY_SLOTS_MAX) bad = true;
       const k = i + s;
@@ -261,7 +300,7 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
     if (!bad && rest < ETH_HLEN) bad = true;
     if (!bad && this.bOff[i]! + rest > XEN_PAGE) return -1;
     this.packetLen = total;
-    this.packetBad = bad || total > this.bufSize;
+    this.packetBad = bad || total > (this.packetGso > 0 ? XEN_NETIF_MAX_TX_SIZE : this.bufSize);
     return s;
   }
 
@@ -329,6 +368,8 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
       this.pSlots[np] = s;
       this.pLen[np] = this.packetLen;
       this.pBad[np] = this.packetBad ? 1 : 0;
+      this.pGso[np] = this.packetGso;
+      this.pOff[np] = np === 0 ? 0 : this.pOff[np - 1]! + (this.pBad[np - 1] === 1 ? 0 : this.pLen[np - 1]!);
       np++;
       n += s;
       this.txCons = (this.txCons + s) >>> 0;
@@ -347,6 +388,7 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
       let ok = this.pBad[k] === 0;
       for (let j = 0, pos = 0; j < slots && ok; j++) {
         const i = first + j;
+        if (this.bFlags[i] === EXTRA_SLOT) continue;
         const piece = this.bSize[i]!;
         if (!persistent) {
           ok = this.ops.copyFrom(DOM0_ID, this.bRef[i]!, this.bOff[i]!, piece, dst + pos) === GNTST_okay;
@@ -364,7 +406,8 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
       }
       this.meter.ns += this.c.perPacketNs;
       for (let j = 0; j < slots; j++) {
-        writeTxResponse(g, tx.slotGpa(this.txRspProd), this.bId[first + j]!, ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR);
+        const i = first + j;
+        writeTxResponse(g, tx.slotGpa(this.txRspProd), this.bFlags[i] === EXTRA_SLOT ? 0 : this.bId[i]!, this.bFlags[i] === EXTRA_SLOT ? NETIF_RSP_NULL : ok ? NETIF_RSP_OKAY : NETIF_RSP_ERROR);
         this.txRspProd = (this.txRspProd + 1) >>> 0;
       }
       if (!ok) {
@@ -373,7 +416,7 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
       }
       this.txPackets++;
       this.dom0.readBytes(this.txStage(k), this.scratch, 0, size);
-      this.net.fromGuest(this.vm, this.scratch, size, this);
+      this.net.fromGuest(this.vm, this.scratch, size, this, this.pGso[k]!);
     }
     this.txRspPending = true;
     return true;

@@ -10,6 +10,8 @@
  * netif.ts); netfront sends only when it has the slots for its largest frame free (as Linux's
  * netfront stops its queue below MAX_SKB_FRAGS + 2 free slots).
  * Multi-queue: a frame's queue is its flow hash modulo the queue count.
+ * With GSO (xen.gso: feature-gso-tcpv4) a TCP super-frame of up to 64 KiB goes as one packet: its
+ * pages' requests with a GSO extra-info slot after the first (netif.ts).
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { flowHash } from "../../../src/nic/queues.js";
@@ -17,7 +19,7 @@ import { CostMeter } from "../../model/cpu.js";
 import { TxMarks, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
 import type { CaptureSet } from "../../model/capture.js";
 import { GrantTable, XEN_PAGE } from "./grant.js";
-import { NETRXF_more_data, NETTXF_more_data, RX_SLOT, SharedRing, TX_SLOT, ringSize, writeRxRequest, writeTxRequest } from "./netif.js";
+import { NETIF_RSP_NULL, NETRXF_more_data, NETTXF_extra_info, NETTXF_more_data, RX_SLOT, SharedRing, TX_SLOT, ringSize, writeGsoExtra, writeRxRequest, writeTxRequest } from "./netif.js";
 
 export const DOM0_ID = 0;
 
@@ -88,8 +90,9 @@ export class NetfrontQueue {
     this.rxProd = (this.rxProd + 1) >>> 0;
   }
 
+  /** Free TX slots: buffer ids, and ring slots (an extra-info slot takes a ring slot but no id). */
   get txFree(): number {
-    return this.freeIds.length;
+    return Math.min(this.freeIds.length, this.tx.size - ((this.txProd - this.txCons) >>> 0));
   }
 
   /**
@@ -102,10 +105,11 @@ export class NetfrontQueue {
       const prod = this.tx.rspProd;
       while (this.txCons !== prod) {
         const at = this.tx.slotGpa(this.txCons);
+        this.txCons = (this.txCons + 1) >>> 0;
+        if (((this.g.read16(at + 2) << 16) >> 16) === NETIF_RSP_NULL) continue; // an extra-info slot's
         const id = this.g.read16(at);
         if (!this.persistent) this.gt.endAccess(this.txRef[id]!);
         this.freeIds.push(id);
-        this.txCons = (this.txCons + 1) >>> 0;
         n++;
       }
       const outstanding = (this.tx.reqProd - prod) >>> 0;
@@ -116,11 +120,12 @@ export class NetfrontQueue {
 
   /**
    * Write a frame as requests: a page per slot, the first request giving the whole size and each
-   * further one its own piece's; false (nothing written) when the free slots are too few.
+   * further one its own piece's; with `gsoSize` > 0 a GSO packet, a GSO extra-info slot after the
+   * first request. False (nothing written) when the free slots are too few.
    */
-  xmit(frame: Uint8Array, len: number): boolean {
+  xmit(frame: Uint8Array, len: number, gsoSize = 0): boolean {
     const slots = slotsFor(len);
-    if (this.freeIds.length < slots) return false;
+    if (this.txFree < slots + (gsoSize > 0 ? 1 : 0)) return false;
     for (let k = 0; k < slots; k++) {
       const id = this.freeIds.pop()!;
       const from = k * XEN_PAGE;
@@ -128,9 +133,13 @@ export class NetfrontQueue {
       const buf = this.L.txBufs + id * XEN_PAGE;
       this.g.writeBytes(buf, frame, from, piece);
       if (!this.persistent) this.txRef[id] = this.gt.grant(DOM0_ID, buf, true);
-      const flags = k + 1 < slots ? NETTXF_more_data : 0;
+      const flags = (k + 1 < slots ? NETTXF_more_data : 0) | (k === 0 && gsoSize > 0 ? NETTXF_extra_info : 0);
       writeTxRequest(this.g, this.tx.slotGpa(this.txProd), this.txRef[id]!, 0, flags, id, k === 0 ? len : piece);
       this.txProd = (this.txProd + 1) >>> 0;
+      if (k === 0 && gsoSize > 0) {
+        writeGsoExtra(this.g, this.tx.slotGpa(this.txProd), gsoSize);
+        this.txProd = (this.txProd + 1) >>> 0;
+      }
     }
     this.dirty = true;
     return true;
@@ -243,9 +252,11 @@ export class Netfront implements GuestNic {
     private readonly capture: CaptureSet | undefined,
     private readonly port: string,
     maxFrame: number,
+    /** With GSO, the largest super-frame (its slots and the extra-info slot are what sending waits for). */
+    gsoMaxFrame = 0,
   ) {
     this.scratch = new Uint8Array(Math.max(XEN_PAGE, maxFrame));
-    this.maxSlots = slotsFor(maxFrame);
+    this.maxSlots = gsoMaxFrame > 0 ? Math.max(slotsFor(maxFrame), slotsFor(gsoMaxFrame) + 1) : slotsFor(maxFrame);
   }
 
   private queueOf(frame: Uint8Array, len: number): NetfrontQueue {
@@ -267,10 +278,10 @@ export class Netfront implements GuestNic {
     return true;
   }
 
-  xmit(frame: Uint8Array, len: number): boolean {
+  xmit(frame: Uint8Array, len: number, gsoSize = 0): boolean {
     const q = this.queueOf(frame, len);
-    if (q.txFree < slotsFor(len)) q.reclaimTx();
-    if (!q.xmit(frame, len)) return false;
+    if (q.txFree < slotsFor(len) + (gsoSize > 0 ? 1 : 0)) q.reclaimTx();
+    if (!q.xmit(frame, len, gsoSize)) return false;
     this.meter.ns += this.c.perPacketNs;
     this.capture?.frame(this.port, this.now(), frame, len);
     return true;

@@ -9,6 +9,12 @@
  * on TX the first request carries the whole packet's size and NETTXF_more_data, each further request
  * the size of its own piece, the last without the flag; on RX each response's status is the size of
  * its own piece and all but the last carry NETRXF_more_data.
+ *
+ * GSO (the frontend's feature-gso-tcpv4): a TCP packet of up to 64 KiB goes as one packet whose first
+ * request carries NETTXF_extra_info; the slot after it holds a netif_extra_info {type u8
+ * (XEN_NETIF_EXTRA_TYPE_GSO), flags u8 (XEN_NETIF_EXTRA_FLAG_MORE: another extra follows), gso.size
+ * u16, gso.type u8 (XEN_NETIF_GSO_TYPE_TCPV4), pad u8, gso.features u16} instead of a request, and
+ * netback answers that slot with XEN_NETIF_RSP_NULL.
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 
@@ -16,6 +22,11 @@ export const RING_HDR = 64;
 export const TX_SLOT = 12;
 export const RX_SLOT = 8;
 export const NETTXF_more_data = 1 << 2;
+export const NETTXF_extra_info = 1 << 3;
+export const XEN_NETIF_EXTRA_TYPE_GSO = 1;
+export const XEN_NETIF_EXTRA_FLAG_MORE = 1;
+export const XEN_NETIF_GSO_TYPE_TCPV4 = 1;
+export const NETIF_RSP_NULL = 1;
 export const NETRXF_more_data = 1 << 2;
 /** XEN_NETIF_MAX_TX_SIZE: a TX request's size field is 16 bits. */
 export const XEN_NETIF_MAX_TX_SIZE = 0xffff;
@@ -96,6 +107,14 @@ export function writeTxRequest(g: Guest, at: number, gref: number, offset: numbe
   g.write16(at + 6, flags);
   g.write16(at + 8, id);
   g.write16(at + 10, size);
+}
+/** A netif_extra_info slot of type GSO: segments of `size` payload bytes, TCPv4. */
+export function writeGsoExtra(g: Guest, at: number, size: number): void {
+  g.write16(at, XEN_NETIF_EXTRA_TYPE_GSO); // type, flags 0 (no further extra)
+  g.write16(at + 2, size);
+  g.write16(at + 4, XEN_NETIF_GSO_TYPE_TCPV4);
+  g.write16(at + 6, 0);
+  g.write32(at + 8, 0);
 }
 export function writeTxResponse(g: Guest, at: number, id: number, status: number): void {
   g.write16(at, id);

@@ -142,13 +142,19 @@ describe("scenario files", () => {
     expect(got[2]).toMatch(/^s\.yaml:4:12: host\.guestHz: expected/);
   });
 
-  it("takes virtio.tso for the file and for a series, and says where a bad one is", () => {
-    const sc = parseScenario(["virtio: { tso: true }", "series:", "  - { name: a, backend: virtio }", "  - { name: b, backend: virtio, virtio: { tso: false } }"].join("\n"), "s.yaml");
-    expect(sc.series.map((x) => x.base.virtio.tso)).toEqual([true, false]);
-    expect(parseScenario("backends: [virtio]", "s.yaml").series[0]!.base.virtio.tso).toBe(false);
-    const got = issues(["virtio:", "  tso: on"].join("\n"));
-    expect(got).toHaveLength(1);
+  it("takes the devices' TSO (virtio.tso, sriov.tso, xen.gso) for the file and for a series, and says where a bad one is", () => {
+    const sc = parseScenario(["virtio: { tso: true }", "sriov: { tso: true }", "xen: { gso: true }", "series:", "  - { name: a, backend: virtio }", "  - { name: b, backend: virtio, virtio: { tso: false } }"].join("\n"), "s.yaml");
+    expect(sc.series.map((x) => [x.base.virtio.tso, x.base.sriov.tso, x.base.xen.gso])).toEqual([
+      [true, true, true],
+      [false, true, true],
+    ]);
+    const d = parseScenario("backends: [virtio]", "s.yaml").series[0]!.base;
+    expect([d.virtio.tso, d.sriov.tso, d.xen.gso]).toEqual([false, false, false]);
+    const got = issues(["virtio:", "  tso: on", "sriov:", "  tso: 1", "xen:", "  gso: yes please"].join("\n"));
+    expect(got).toHaveLength(3);
     expect(got[0]).toMatch(/^s\.yaml:2:8: virtio\.tso: expected/);
+    expect(got[1]).toMatch(/^s\.yaml:4:8: sriov\.tso: expected/);
+    expect(got[2]).toMatch(/^s\.yaml:6:8: xen\.gso: expected/);
   });
 
   it("takes xen.netback, and refuses multi-queue VIFs with a shared netback at the xen mapping", () => {
