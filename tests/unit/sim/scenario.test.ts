@@ -32,6 +32,7 @@ describe("scenario files", () => {
         "halting-vcpus.yaml",
         "iommu-strict-vs-deferred.yaml",
         "iotlb-working-set.yaml",
+        "modern-offloads.yaml",
         "pv-pps-64b.yaml",
         "xen-dom0-cores.yaml",
         "xen-netback-models.yaml",

@@ -11,6 +11,8 @@ import { TSO_MAX_FRAME, Template, finishTsoFrame, parse, tsoSegment, tsoSegmentC
 import { HostGro } from "../../../sim/backends/common/host-gro.js";
 import { foldChecksum, onesComplementSum } from "../../../sim/pcap/frames.js";
 import { DEFAULT_RUN, type RunParams } from "../../../sim/params.js";
+import { loadScenario } from "../../../sim/scenario.js";
+import { plan } from "../../../sim/compare.js";
 import { runOnce } from "../../../sim/run.js";
 import { CaptureSet } from "../../../sim/model/capture.js";
 import { FileSink } from "../../../sim/pcap/sink.js";
@@ -511,6 +513,22 @@ describe("a run with the VF's TSO", () => {
       expect(supers.reduce((a, [, , , tcpLen]) => a + Number(tcpLen) / 1448, 0)).toBe(r.counters.tsoSegments);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("modern-offloads.yaml", () => {
+  it("with every device's TSO and the guests' GRO, one VM carries the line both ways on every backend; the VF's posted interrupts cost no exit; every frame accounted", () => {
+    const sc = loadScenario(join(import.meta.dirname, "../../../sim/scenarios/modern-offloads.yaml"));
+    const points = plan(sc, { vms: [1] });
+    expect(points.length).toBe(6);
+    for (const pt of points) {
+      const r = runOnce(pt.params);
+      const c = r.conservation;
+      expect(c.offered, pt.series.name).toBe(c.delivered + c.inFlight + Object.values(c.dropped).reduce((a, b) => a + b, 0));
+      expect(r.goodputGbps, pt.series.name).toBeGreaterThan(9.3);
+      if (pt.params.traffic.direction === "tx") expect(r.counters.tsoFrames, pt.series.name).toBeGreaterThan(0);
+      if (pt.params.backend === "sriov") expect(Object.values(r.exitsPerSec).reduce((a, b) => a + b, 0), pt.series.name).toBe(0);
     }
   });
 });
