@@ -91,10 +91,12 @@ export interface XenParams {
    */
   readonly netback: NetbackModel;
   /**
-   * netfront's GSO (feature-gso-tcpv4): the guest's TCP stack hands netfront super-frames of up to
-   * 64 KiB, sent as one packet (its pages' requests and a GSO extra-info slot); netback copies it
-   * once and hands it to Dom0's switch whole, the PF's TSO cutting it. Transmit only: Dom0's GRO
-   * towards netfront is not modelled. Off by default.
+   * GSO between netfront and netback both ways (feature-gso-tcpv4). Transmit: the guest's TCP stack
+   * hands netfront super-frames of up to 64 KiB, sent as one packet (its pages' requests and a GSO
+   * extra-info slot); netback copies it once and hands it to Dom0's switch whole, the PF's TSO
+   * cutting it. Receive: Dom0's GRO on the PF merges a guest's segments into packets of up to 64 KiB
+   * that cross the bridge and netback once and reach netfront with a GSO extra-info response. Off by
+   * default.
    */
   readonly gso: boolean;
 }

@@ -39,6 +39,7 @@ export function buildXenPv(ctx: BackendContext): BackendInstance {
   const dom0Bytes = HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize) + stagingBytes + p.vms * nq * stagingBytes;
   const dom0 = platform.hv.createGuest("dom0", guestRamFor(dom0Bytes), p.host.hostCores);
   const net = new HostNet(platform, dom0, hostNetCosts(t, true), ctx.ledger, ctx.capture, ctx.workers, ctx.cores.host, hostQueues, p.host.ringEntries, bufSize);
+  if (gso) net.enableGro(); // netfront takes GSO packets: Dom0's GRO on the PF builds them
   // netback staging blocks start at a multiple of their size (see netbackQueueBytes)
   let staging = Math.ceil((GUEST_DATA_BASE + HostNet.bytesFor(hostQueues, p.host.ringEntries, bufSize)) / stagingBytes) * stagingBytes;
 

@@ -43,6 +43,7 @@ import {
   NETIF_RSP_ERROR,
   NETIF_RSP_NULL,
   NETIF_RSP_OKAY,
+  NETRXF_extra_info,
   NETRXF_more_data,
   NETTXF_extra_info,
   NETTXF_more_data,
@@ -51,9 +52,11 @@ import {
   XEN_NETIF_GSO_TYPE_TCPV4,
   XEN_NETIF_MAX_TX_SIZE,
   type SharedRing,
+  writeGsoExtra8,
   writeRxResponse,
   writeTxResponse,
 } from "./netif.js";
+import { tsoSegmentCount } from "../../traffic/packets.js";
 import { DOM0_ID, slotsFor, type EventChannelPeer, type NetfrontQueue } from "./netfront.js";
 import { VifRxQueue } from "./vif-queue.js";
 
@@ -210,15 +213,16 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
     if (this.worker !== this.txWorker) this.worker.wake();
   }
 
-  /** A frame from the switch for this guest queue. */
-  deliver(buf: Uint8Array, len: number): boolean {
+  /** A frame (or with `gsoSize` > 0 a GSO packet, the frontend taking them) from the switch for this guest queue. */
+  deliver(buf: Uint8Array, len: number, _from?: HostCtx, gsoSize = 0): boolean {
+    const n = gsoSize > 0 ? Math.max(1, tsoSegmentCount(buf, len, gsoSize)) : 1; // what a drop loses
     if (this.vif.disabled) {
-      this.net.dropCount(this.dropDisabled);
+      this.net.dropCount(this.dropDisabled, n);
       return false;
     }
-    const at = len > this.bufSize ? -1 : this.rxq.push(len);
+    const at = len > (gsoSize > 0 && this.gso ? XEN_NETIF_MAX_TX_SIZE : this.bufSize) ? -1 : this.rxq.push(len, gsoSize);
     if (at < 0) {
-      this.net.dropCount(this.dropRxFull);
+      this.net.dropCount(this.dropRxFull, n);
       return false;
     }
     this.dom0.writeBytes(this.rxStage(at), buf, 0, len);
@@ -342,7 +346,7 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
       // before sleeping: ask to be notified of new requests (on RX, of the slots the next frame needs), and look once more
       const more =
         (doTx && !this.vif.disabled && tx.finalCheckForRequests(this.txCons)) ||
-        (doRx && this.rxCount > 0 && rx.finalCheckForRequests(this.rxCons, slotsFor(this.rxq.headLen)));
+        (doRx && this.rxCount > 0 && rx.finalCheckForRequests(this.rxCons, slotsFor(this.rxq.headLen) + (this.rxq.headGso > 0 ? 1 : 0)));
       c += this.takeCost(doTx, doRx);
       if (more) return c;
       return c > 0 ? c : -1;
@@ -430,8 +434,9 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
     let ops = 0;
     while (this.rxCount > 0 && m < BATCH) {
       const len = this.rxq.headLen;
+      const gso = this.rxq.headGso;
       const slots = slotsFor(len);
-      if (((rprod - this.rxCons) >>> 0) < slots) break;
+      if (((rprod - this.rxCons) >>> 0) < slots + (gso > 0 ? 1 : 0)) break;
       const src = this.dom0.gpaToHpa(this.rxStage(this.rxq.headOff));
       this.rxq.pop(); // its bytes are copied below, before anything else can reach the queue
       this.rxCount--;
@@ -461,8 +466,14 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
             meter.ns += piece * this.c.copyPerByteNs;
           }
         }
-        writeRxResponse(g, rx.slotGpa(this.rxRspProd), id, 0, j + 1 < slots ? NETRXF_more_data : 0, ok ? piece : NETIF_RSP_ERROR);
+        writeRxResponse(g, rx.slotGpa(this.rxRspProd), id, 0, (j + 1 < slots ? NETRXF_more_data : 0) | (j === 0 && gso > 0 ? NETRXF_extra_info : 0), ok ? piece : NETIF_RSP_ERROR);
         this.rxRspProd = (this.rxRspProd + 1) >>> 0;
+        if (j === 0 && gso > 0) {
+          // the GSO extra-info takes the next slot (its request's page goes unused)
+          this.rxCons = (this.rxCons + 1) >>> 0;
+          writeGsoExtra8(g, rx.slotGpa(this.rxRspProd), gso);
+          this.rxRspProd = (this.rxRspProd + 1) >>> 0;
+        }
       }
       meter.ns += this.c.perPacketNs;
       if (ok) this.rxPackets++;
@@ -545,7 +556,7 @@ export class NetbackGroup implements WorkerBody {
 /** The switch port of a VIF: spreads frames over its netback queues. */
 export class VifPort implements GuestPort {
   constructor(private readonly queues: readonly NetbackQueue[]) {}
-  deliver(buf: Uint8Array, len: number): boolean {
-    return this.queues[NetbackQueue.queueOf(buf, len, this.queues.length)]!.deliver(buf, len);
+  deliver(buf: Uint8Array, len: number, from?: HostCtx, gsoSize = 0): boolean {
+    return this.queues[NetbackQueue.queueOf(buf, len, this.queues.length)]!.deliver(buf, len, from, gsoSize);
   }
 }

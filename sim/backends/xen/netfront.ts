@@ -19,7 +19,7 @@ import { CostMeter } from "../../model/cpu.js";
 import { TxMarks, type GuestNic, type RxConsumer } from "../../model/guest-kernel.js";
 import type { CaptureSet } from "../../model/capture.js";
 import { GrantTable, XEN_PAGE } from "./grant.js";
-import { NETIF_RSP_NULL, NETRXF_more_data, NETTXF_extra_info, NETTXF_more_data, RX_SLOT, SharedRing, TX_SLOT, ringSize, writeGsoExtra, writeRxRequest, writeTxRequest } from "./netif.js";
+import { NETIF_RSP_NULL, NETRXF_extra_info, NETRXF_more_data, NETTXF_extra_info, XEN_NETIF_EXTRA_TYPE_GSO, XEN_NETIF_GSO_TYPE_TCPV4, NETTXF_more_data, RX_SLOT, SharedRing, TX_SLOT, ringSize, writeGsoExtra, writeRxRequest, writeTxRequest } from "./netif.js";
 
 export const DOM0_ID = 0;
 
@@ -181,13 +181,14 @@ export class NetfrontQueue {
    * NETRXF_more_data); re-post their pages; returns how many frames (see rxNotify). A frame with an
    * error or malformed response is not handed up (xennet_get_responses).
    */
-  pollRx(budget: number, scratch: Uint8Array, onFrame: (buf: Uint8Array, len: number) => void): number {
+  pollRx(budget: number, scratch: Uint8Array, onFrame: (buf: Uint8Array, len: number, gsoSize: number) => void): number {
     const prod = this.rx.rspProd;
     let n = 0;
     while (n < budget && this.rxCons !== prod) {
       let len = 0;
       let ok = true;
-      for (;;) {
+      let gso = 0;
+      for (let first = true; ; first = false) {
         const at = this.rx.slotGpa(this.rxCons);
         const id = this.g.read16(at) % this.rx.size;
         const off = this.g.read16(at + 2);
@@ -200,13 +201,28 @@ export class NetfrontQueue {
           len += status;
         } else ok = false;
         this.postRx(id);
+        if (first && (flags & NETRXF_extra_info) !== 0) {
+          // xennet_get_extras: the next slot is a netif_extra_info; its request's page goes back as posted
+          if (this.rxCons === prod) {
+            ok = false;
+            break;
+          }
+          const ex = this.rx.slotGpa(this.rxCons);
+          const xid = this.rxCons % this.rx.size;
+          const type = this.g.read16(ex) & 0xff;
+          if (type === XEN_NETIF_EXTRA_TYPE_GSO && (this.g.read16(ex + 4) & 0xff) === XEN_NETIF_GSO_TYPE_TCPV4) gso = this.g.read16(ex + 2);
+          else ok = false;
+          this.rxCons = (this.rxCons + 1) >>> 0;
+          if (!this.persistent) this.gt.endAccess(this.rxRef[xid]!);
+          this.postRx(xid);
+        }
         if (!(flags & NETRXF_more_data)) break;
         if (this.rxCons === prod) {
           ok = false; // the chain runs past the responses published
           break;
         }
       }
-      if (ok) onFrame(scratch, len);
+      if (ok) onFrame(scratch, len, gso);
       else this.rxErrors++;
       n++;
     }
@@ -238,10 +254,10 @@ export class Netfront implements GuestNic {
   private readonly scratch: Uint8Array;
   /** Slots the largest frame takes: sending waits until a queue has that many free. */
   private readonly maxSlots: number;
-  private readonly onFrame = (buf: Uint8Array, len: number): void => {
+  private readonly onFrame = (buf: Uint8Array, len: number, gsoSize: number): void => {
     this.meter.ns += this.c.perPacketNs;
     this.capture?.frame(this.port, this.now(), buf, len);
-    this.rx!.rx(buf, len);
+    this.rx!.rx(buf, len, gsoSize);
   };
   private pollFrom = 0;
 
@@ -255,7 +271,7 @@ export class Netfront implements GuestNic {
     /** With GSO, the largest super-frame (its slots and the extra-info slot are what sending waits for). */
     gsoMaxFrame = 0,
   ) {
-    this.scratch = new Uint8Array(Math.max(XEN_PAGE, maxFrame));
+    this.scratch = new Uint8Array(Math.max(XEN_PAGE, maxFrame, gsoMaxFrame));
     this.maxSlots = gsoMaxFrame > 0 ? Math.max(slotsFor(maxFrame), slotsFor(gsoMaxFrame) + 1) : slotsFor(maxFrame);
   }
 

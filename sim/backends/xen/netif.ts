@@ -14,7 +14,9 @@
  * request carries NETTXF_extra_info; the slot after it holds a netif_extra_info {type u8
  * (XEN_NETIF_EXTRA_TYPE_GSO), flags u8 (XEN_NETIF_EXTRA_FLAG_MORE: another extra follows), gso.size
  * u16, gso.type u8 (XEN_NETIF_GSO_TYPE_TCPV4), pad u8, gso.features u16} instead of a request, and
- * netback answers that slot with XEN_NETIF_RSP_NULL.
+ * netback answers that slot with XEN_NETIF_RSP_NULL. Towards the guest a GSO packet's first RX
+ * response carries NETRXF_extra_info and the response slot after it holds the extra info; the
+ * request posted for that slot is used up, its page not written.
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 
@@ -28,6 +30,7 @@ export const XEN_NETIF_EXTRA_FLAG_MORE = 1;
 export const XEN_NETIF_GSO_TYPE_TCPV4 = 1;
 export const NETIF_RSP_NULL = 1;
 export const NETRXF_more_data = 1 << 2;
+export const NETRXF_extra_info = 1 << 3;
 /** XEN_NETIF_MAX_TX_SIZE: a TX request's size field is 16 bits. */
 export const XEN_NETIF_MAX_TX_SIZE = 0xffff;
 /** XEN_NETBK_LEGACY_SLOTS_MAX: a packet of more slots is dropped (netback answers each with an error). */
@@ -108,12 +111,16 @@ export function writeTxRequest(g: Guest, at: number, gref: number, offset: numbe
   g.write16(at + 8, id);
   g.write16(at + 10, size);
 }
-/** A netif_extra_info slot of type GSO: segments of `size` payload bytes, TCPv4. */
-export function writeGsoExtra(g: Guest, at: number, size: number): void {
+/** A netif_extra_info of type GSO (8 bytes: segments of `size` payload bytes, TCPv4), as it fills an RX response slot. */
+export function writeGsoExtra8(g: Guest, at: number, size: number): void {
   g.write16(at, XEN_NETIF_EXTRA_TYPE_GSO); // type, flags 0 (no further extra)
   g.write16(at + 2, size);
   g.write16(at + 4, XEN_NETIF_GSO_TYPE_TCPV4);
   g.write16(at + 6, 0);
+}
+/** The same in a TX request slot (12 bytes, the rest zero). */
+export function writeGsoExtra(g: Guest, at: number, size: number): void {
+  writeGsoExtra8(g, at, size);
   g.write32(at + 8, 0);
 }
 export function writeTxResponse(g: Guest, at: number, id: number, status: number): void {

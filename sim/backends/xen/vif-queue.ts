@@ -32,7 +32,11 @@ export class VifRxQueue {
     const cap = Math.ceil(maxBytes / minFrame) + qdiscLen + 1;
     this.off = new Int32Array(cap);
     this.len = new Int32Array(cap);
+    this.gso = new Int32Array(cap);
   }
+
+  /** Each frame's GSO segment size (0: a plain frame). */
+  private readonly gso: Int32Array;
 
   /** Frames held (queue and qdisc). */
   get frames(): number {
@@ -57,7 +61,7 @@ export class VifRxQueue {
   }
 
   /** Offset in the ring for a new frame of `len` bytes, or −1 when it is dropped (qdisc full, or no room). */
-  push(len: number): number {
+  push(len: number, gsoSize = 0): number {
     const wrap = this.wPos + len > this.ringBytes;
     const need = len + (wrap ? this.ringBytes - this.wPos : 0);
     const cap = this.off.length;
@@ -70,6 +74,7 @@ export class VifRxQueue {
     const at = this.wPos;
     this.off[k] = at;
     this.len[k] = len;
+    this.gso[k] = gsoSize;
     this.wPos += len;
     this.n++;
     return at;
@@ -81,6 +86,9 @@ export class VifRxQueue {
   }
   get headLen(): number {
     return this.len[this.head]!;
+  }
+  get headGso(): number {
+    return this.gso[this.head]!;
   }
 
   /** Netback takes the oldest frame: its bytes are freed; below the limit the qdisc drains into the queue. */
