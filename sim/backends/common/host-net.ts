@@ -21,7 +21,7 @@
  * When a PF TX ring is full, frames wait in a qdisc (pfifo, 1000 frames, as txqueuelen) and are
  * handed to the ring when the NAPI poll of that queue has reclaimed descriptors.
  *
- * A TSO super-frame from a guest (virtio.tso) crosses the tap and the bridge once. Towards the wire
+ * A TSO super-frame from a guest (virtio.tso, xen.gso) crosses the tap or netback and the bridge once. Towards the wire
  * the host's PF driver queues it whole for the NIC's TSO (igb_tso: one context descriptor and data
  * descriptors with TSE; the PF driver's per-packet work once); a guest port that takes GSO packets
  * (`enableGro`) gets it whole, any other is given its segments, cut by the host (validate_xmit_skb →
@@ -251,9 +251,9 @@ export class HostNet {
   }
 
   /**
-   * The guests' ports take GSO packets (virtio with TSO: GUEST_TSO4 and mergeable RX buffers): the
-   * PF's NAPI contexts run GRO on frames for them, and a guest's super-frame for another guest
-   * reaches it whole.
+   * The guests' ports take GSO packets (virtio with TSO: GUEST_TSO4 and mergeable RX buffers;
+   * netfront with GSO): the PF's NAPI contexts run GRO on frames for them, and a guest's super-frame
+   * for another guest reaches it whole.
    */
   enableGro(): void {
     this.gro = this.napis.map(

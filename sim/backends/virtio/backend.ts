@@ -16,7 +16,7 @@
  * With TSO (virtio.tso: VIRTIO_NET_F_HOST_TSO4 and F_CSUM) the guest posts its TCP super-frames as
  * one chain of page-sized TX buffers (a GSO_TCPV4 header with NEEDS_CSUM), and stops its queue while
  * fewer descriptors than the largest chain are free (as virtio-net stops below 2 + MAX_SKB_FRAGS).
- * vhost copies a chain once and hands it to the tap whole; the host cuts it at the switch's egress.
+ * vhost copies a chain once and hands it to the tap whole; the PF's TSO cuts it on the way out.
  * The receive side negotiates GUEST_TSO4 with mergeable RX buffers (MRG_RXBUF): the host's GRO
  * (host-gro.ts) merges the wire's segments for a guest into GSO packets, which vhost copies into as
  * many posted buffers as they need (num_buffers) and the guest's stack takes as one packet.
