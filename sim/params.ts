@@ -42,7 +42,7 @@ export interface HostParams {
    * The guests' kernels run GSO without TSO (ethtool -K tso off gso on): a TCP sender's stack builds
    * super-segments of up to 64 KiB once, cut into MSS frames just before the driver, which posts
    * them with one doorbell (xmit_more). Off by default: every segment crosses the stack, a doorbell
-   * each. The devices' own segmentation (TSO) is not modelled.
+   * each. The devices' own segmentation is sriov.tso, virtio.tso and xen.gso.
    */
   readonly guestGso: boolean;
   /**

@@ -139,7 +139,7 @@ export interface TrafficEnv {
   readonly gso: boolean;
   readonly gsoNs: number;
   /**
-   * The guests' device takes TSO super-frames (virtio.tso) of at most this many bytes (0: no TSO):
+   * The guests' device takes TSO super-frames (sriov.tso, virtio.tso, xen.gso) of at most this many bytes (0: no TSO):
    * a TCP sender's stack builds a super-frame once (stackTxNs, the payload's copy) and hands it to
    * the driver whole, to be cut into MSS segments beyond the guest (`lastGsoSize`); 0: as `gso` says.
    */
