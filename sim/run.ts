@@ -68,7 +68,7 @@ export interface RunResult {
     readonly dropped: Readonly<Record<string, number>>;
     readonly inFlight: number;
   };
-  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpSpuriousTimeouts, tcpOutOfOrder, tcpDuplicates; with host.guestGro the guests' GRO aggregates and the segments in them, groAggregates and groSegments; with host.guestGso the guests' GSO super-segments and the segments cut from them, gsoSuperSegments and gsoSegments). */
+  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpSpuriousTimeouts, tcpOutOfOrder, tcpDuplicates; with host.guestGro the guests' GRO aggregates and the segments in them, groAggregates and groSegments; with host.guestGso the guests' GSO super-segments and the segments cut from them, gsoSuperSegments and gsoSegments; with a device's TSO (sriov.tso, virtio.tso, xen.gso) the super-frames the guests handed over and their segments, tsoFrames and tsoSegments, the GSO packets they received and theirs, rxGsoPackets and rxGsoSegments, and where the host takes part hostTsoPackets (handed to the PF's TSO), hostGsoSegments (cut in software for a port) and hostGroAggregates / hostGroSegments (the host's GRO)). */
   readonly counters: Readonly<Record<string, number>>;
   /**
    * Events inside the window: the backend's counters, and the guests' NAPI polls (`guestPolls`)

@@ -1023,7 +1023,8 @@ export function buildTraffic(spec: TrafficSpec, env: TrafficEnv, pcap?: PcapFram
         ...(env.gro ? { groAggregates: sum(apps, (a) => a.groFlushes), groSegments: sum(apps, (a) => a.groSegments) } : {}),
         // the guests' GSO (host.guestGso): super-segments built by their stacks, and the segments cut from them
         ...(env.gso ? { gsoSuperSegments: sum(apps, (a) => a.gsoSupers), gsoSegments: sum(apps, (a) => a.gsoSegments) } : {}),
-        // TSO (virtio.tso): the super-frames the guests' stacks handed to their devices, and the segments in them
+        // the devices' TSO (sriov.tso, virtio.tso, xen.gso): the super-frames the guests' stacks handed to
+        // their devices and the segments in them; the GSO packets they received and the segments in those
         ...(env.tsoMaxFrame > 0 ? { tsoFrames: sum(apps, (a) => a.tsoFrames), tsoSegments: sum(apps, (a) => a.tsoSegments), rxGsoPackets: sum(apps, (a) => a.rxGsoPackets), rxGsoSegments: sum(apps, (a) => a.rxGsoSegments) } : {}),
       };
     },

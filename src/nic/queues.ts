@@ -11,6 +11,15 @@
  * spoofchk is on and "vlan" when off; then CMD.VLE inserts an 802.1Q tag from the descriptor and the
  * port VLAN inserts its tag (TPID by proto, PCP = qos) outside it; then the rate limiter.
  *
+ * Advanced TX descriptors (DEXT, descriptors.ts) are taken as the 82576 and QEMU's igb take them: a
+ * context descriptor moves no data and latches its dwords into one of the queue's two context slots;
+ * of a packet's data descriptors the first one's DCMD (TSE, VLE) and olinfo_status (context slot,
+ * POPTS) count. With TSE the packet is gathered whole and cut into segments by its context (tso.ts),
+ * each segment then going through the TX rules, the rate limiter (a stall resumes at the segment
+ * it stopped on) and the switch as a frame of its own; without, POPTS asks for the IPv4 header and
+ * TCP/UDP checksums (computed from scratch). DD is written back wherever RS is set, as on legacy
+ * descriptors (Linux's igb sets it on a packet's last descriptor only).
+ *
  * After a batch, a queue with TDWBAL.HEAD_WB_EN also stores its head index at TDWBAH:TDWBAL (head
  * write-back, the alternative to polling DD).
  *
