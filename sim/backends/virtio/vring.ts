@@ -2,7 +2,9 @@
  * virtio 1.x split virtqueue in guest memory (virtio spec §2.7): descriptor table (16 B entries),
  * available ring and used ring, with event-index notification suppression
  * (VIRTIO_RING_F_EVENT_IDX). The driver side (guest) and the device side (vhost) both work on the
- * same bytes through the guest's memory; nothing here allocates per packet.
+ * same bytes through the guest's memory; nothing here allocates per packet. A TX packet may be a
+ * descriptor chain (VRING_DESC_F_NEXT) and an RX packet may span mergeable buffers
+ * (VIRTIO_NET_F_MRG_RXBUF: num_buffers in its virtio_net_hdr), as TSO both ways needs.
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 
