@@ -7,52 +7,13 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Hypervisor } from "../../../../src/hypervisor-glue/hypervisor.js";
-import type { HostNet } from "../../../../sim/backends/common/host-net.js";
-import { rxBufferFor } from "../../../../sim/backends/types.js";
-import { GrantOps, GrantTable } from "../../../../sim/backends/xen/grant.js";
-import { NetbackQueue } from "../../../../sim/backends/xen/netback.js";
-import { NetfrontQueue, netfrontQueueLayout, slotsFor } from "../../../../sim/backends/xen/netfront.js";
+import { slotsFor } from "../../../../sim/backends/xen/netfront.js";
 import { NETIF_RSP_ERROR, NETIF_RSP_NULL, NETIF_RSP_OKAY, RX_SLOT, TX_SLOT, XEN_NETIF_EXTRA_FLAG_MORE, XEN_NETIF_EXTRA_TYPE_GSO, ringSize } from "../../../../sim/backends/xen/netif.js";
-import type { Worker } from "../../../../sim/model/cpu.js";
-import type { GuestKernel } from "../../../../sim/model/guest-kernel.js";
-import { Ledger } from "../../../../sim/model/ledger.js";
 import { DEFAULT_RUN } from "../../../../sim/params.js";
-import { runOnce } from "../../../../sim/run.js";
+import { runOnce, type RunResult } from "../../../../sim/run.js";
+import { xenRig } from "./xen-rig.js";
 
-const MiB = 2 ** 20;
-const GT_GPA = 0x10_0000;
-const GT_ENTRIES = ringSize(TX_SLOT) + ringSize(RX_SLOT) + 64;
-const COSTS = { perPacketNs: 1, upcallNs: 1, evtchnSendNs: 1, grantCopyHypercallNs: 1, grantCopyPerOpNs: 1, grantCopyPerByteNs: 0, grantMapNs: 1, copyPerByteNs: 0 };
-
-function rig(gso: boolean, persistent = false) {
-  const hv = new Hypervisor({ hostMemoryBytes: 256 * MiB, cpus: 2 });
-  const g = hv.createGuest("g", 16 * MiB, 1);
-  const dom0 = hv.createGuest("dom0", 32 * MiB, 1);
-  const gt = new GrantTable(g, GT_GPA, GT_ENTRIES);
-  const fe = new NetfrontQueue(g, netfrontQueueLayout(2 * MiB), gt, persistent);
-  const ledger = new Ledger();
-  const sent: Array<{ bytes: Uint8Array; gso: number }> = [];
-  const net = {
-    fromGuest: (_vm: number, buf: Uint8Array, len: number, _ctx: unknown, gsoSize = 0) => void sent.push({ bytes: buf.slice(0, len), gso: gsoSize }),
-    dropCount: (r: number, n = 1) => ledger.drop(r, n),
-    handOff: () => {},
-    flushTx: () => {},
-  } as unknown as HostNet;
-  const nb = new NetbackQueue(0, 0, fe, dom0, new GrantOps(g, GT_GPA, GT_ENTRIES), 16 * MiB, rxBufferFor(1518), net, COSTS, ledger, GT_ENTRIES, gso);
-  nb.worker = nb.txWorker = { wake: () => {} } as unknown as Worker;
-  nb.kernel = { onInterrupt: () => {} } as unknown as GuestKernel;
-  fe.backend = nb;
-  const runNetback = () => {
-    for (let i = 0; i < 100; i++) {
-      const c = nb.work(true, true);
-      nb.finishWork(true, true);
-      if (c < 0) return;
-    }
-    throw new Error("netback never went idle");
-  };
-  return { g, fe, nb, ledger, sent, runNetback };
-}
+const rig = (gso: boolean, persistent = false) => xenRig({ gso, persistent, maxFrame: 1518 });
 
 const frameOf = (len: number, seed: number): Uint8Array => Uint8Array.from({ length: len }, (_, i) => (i * 13 + seed) & 0xff);
 const status = (r: ReturnType<typeof rig>, idx: number): number => (r.g.read16(r.fe.tx.slotGpa(idx) + 2) << 16) >> 16;
@@ -77,9 +38,8 @@ describe("netfront GSO packets through netback", () => {
           r.runNetback();
           // a grant copy per page of data (copy mode), none for the extra slot
           if (!persistent) expect(r.nb.grantCopies - copies).toBe(slotsFor(p.len));
-          const got = r.sent[r.sent.length - 1]!;
-          expect(got.gso).toBe(gso);
-          expect(Buffer.from(got.bytes).equals(Buffer.from(f))).toBe(true);
+          expect(r.sentGso.at(-1)).toBe(gso);
+          expect(r.sent.at(-1)).toEqual(Array.from(f));
           // responses: the first request OKAY, the extra NULL, every further piece OKAY
           const slots = slotsFor(p.len) + (gso > 0 ? 1 : 0);
           const st = Array.from({ length: slots }, (_, k) => status(r, idx + k));
@@ -136,8 +96,6 @@ describe("GSO packets from Dom0 to netfront", () => {
     fc.assert(
       fc.property(fc.array(fc.record({ len: fc.integer({ min: 60, max: 0xffff }), gso: fc.constantFrom(536, 1448, 8948) }), { minLength: 1, maxLength: 20 }), fc.boolean(), (pkts, persistent) => {
         const r = rig(true, persistent);
-        const scratch = new Uint8Array(0x10000);
-        const got: Array<{ bytes: Uint8Array; gso: number }> = [];
         const size = ringSize(RX_SLOT);
         for (const [i, p] of pkts.entries()) {
           const gso = p.len > 1514 ? p.gso : 0;
@@ -147,10 +105,9 @@ describe("GSO packets from Dom0 to netfront", () => {
           const copies = r.nb.grantCopies;
           r.runNetback();
           if (!persistent) expect(r.nb.grantCopies - copies).toBe(slotsFor(p.len)); // none for the extra's slot
-          expect(r.fe.pollRx(1 << 20, scratch, (buf, len, g) => void got.push({ bytes: buf.slice(0, len), gso: g }))).toBe(1);
-          const last = got[got.length - 1]!;
-          expect(last.gso).toBe(gso);
-          expect(Buffer.from(last.bytes).equals(Buffer.from(f))).toBe(true);
+          expect(r.pollGuest()).toBe(1);
+          expect(r.receivedGso.at(-1)).toBe(gso);
+          expect(r.received.at(-1)).toEqual(Array.from(f));
           // every request the packet used (its pages and the extra's) was posted again
           expect((r.fe.rx.reqProd - r.fe.rx.rspProd) >>> 0).toBe(size);
         }
@@ -161,14 +118,19 @@ describe("GSO packets from Dom0 to netfront", () => {
   });
 });
 
+/** One VM's bulk TCP through Xen PV, with or without GSO; conservation checked. */
+function xenRun(direction: "tx" | "rx", gso: boolean): RunResult {
+  const r = runOnce({ ...DEFAULT_RUN, backend: "xen-pv", vms: 1, warmupUs: 1000, measureUs: 4000, traffic: { ...DEFAULT_RUN.traffic, direction }, xen: { ...DEFAULT_RUN.xen, gso } });
+  const c = r.conservation;
+  expect(c.offered).toBe(c.delivered + c.inFlight + Object.values(c.dropped).reduce((a, b) => a + b, 0));
+  expect(c.inFlight).toBe(0);
+  return r;
+}
+
 describe("a run with netfront's GSO", () => {
   it("one VM receives the line through Xen PV: Dom0's GRO aggregates reach the guest whole, one ACK each", () => {
-    const run = (gso: boolean) => runOnce({ ...DEFAULT_RUN, backend: "xen-pv", vms: 1, warmupUs: 1000, measureUs: 4000, traffic: { ...DEFAULT_RUN.traffic, direction: "rx" }, xen: { ...DEFAULT_RUN.xen, gso } });
-    const off = run(false);
-    const on = run(true);
-    const c = on.conservation;
-    expect(c.offered).toBe(c.delivered + c.inFlight + Object.values(c.dropped).reduce((a, b) => a + b, 0));
-    expect(c.inFlight).toBe(0);
+    const off = xenRun("rx", false);
+    const on = xenRun("rx", true);
     expect(off.goodputGbps).toBeLessThan(6.5);
     expect(on.goodputGbps).toBeGreaterThan(9.3);
     expect(on.counters.rxGsoPackets).toBeGreaterThan(0);
@@ -178,12 +140,8 @@ describe("a run with netfront's GSO", () => {
   });
 
   it("one VM sends the line through Xen PV: the PF's TSO takes every super-frame netback hands over, every segment accounted", () => {
-    const run = (gso: boolean) => runOnce({ ...DEFAULT_RUN, backend: "xen-pv", vms: 1, warmupUs: 1000, measureUs: 4000, traffic: { ...DEFAULT_RUN.traffic, direction: "tx" }, xen: { ...DEFAULT_RUN.xen, gso } });
-    const off = run(false);
-    const on = run(true);
-    const c = on.conservation;
-    expect(c.offered).toBe(c.delivered + c.inFlight + Object.values(c.dropped).reduce((a, b) => a + b, 0));
-    expect(c.inFlight).toBe(0);
+    const off = xenRun("tx", false);
+    const on = xenRun("tx", true);
     expect(off.goodputGbps).toBeLessThan(6);
     expect(on.goodputGbps).toBeGreaterThan(9.3);
     expect(on.counters.tsoFrames).toBeGreaterThan(0);

@@ -6,56 +6,15 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { Hypervisor } from "../../../../src/hypervisor-glue/hypervisor.js";
-import type { HostNet } from "../../../../sim/backends/common/host-net.js";
-import { rxBufferFor } from "../../../../sim/backends/types.js";
-import { GrantOps, GrantTable, XEN_PAGE } from "../../../../sim/backends/xen/grant.js";
-import { NetbackQueue } from "../../../../sim/backends/xen/netback.js";
-import { DOM0_ID, NetfrontQueue, netfrontQueueLayout, slotsFor } from "../../../../sim/backends/xen/netfront.js";
+import { XEN_PAGE } from "../../../../sim/backends/xen/grant.js";
+import { DOM0_ID, slotsFor } from "../../../../sim/backends/xen/netfront.js";
 import { NETIF_RSP_ERROR, NETIF_RSP_OKAY, NETTXF_more_data, RX_SLOT, TX_SLOT, ringSize, writeTxRequest } from "../../../../sim/backends/xen/netif.js";
-import type { Worker } from "../../../../sim/model/cpu.js";
-import type { GuestKernel } from "../../../../sim/model/guest-kernel.js";
-import { Ledger } from "../../../../sim/model/ledger.js";
 import { runOnce } from "../../../../sim/run.js";
 import { small } from "../helpers.js";
+import { xenRig } from "./xen-rig.js";
 
 const MiB = 2 ** 20;
-const GT_GPA = 0x10_0000;
-const GT_ENTRIES = ringSize(TX_SLOT) + ringSize(RX_SLOT) + 64;
-const COSTS = { perPacketNs: 1, upcallNs: 1, evtchnSendNs: 1, grantCopyHypercallNs: 1, grantCopyPerOpNs: 1, grantCopyPerByteNs: 0, grantMapNs: 1, copyPerByteNs: 0 };
-
-function rig(persistent = false) {
-  const hv = new Hypervisor({ hostMemoryBytes: 256 * MiB, cpus: 2 });
-  const g = hv.createGuest("g", 16 * MiB, 1);
-  const dom0 = hv.createGuest("dom0", 16 * MiB, 1);
-  const gt = new GrantTable(g, GT_GPA, GT_ENTRIES);
-  const fe = new NetfrontQueue(g, netfrontQueueLayout(2 * MiB), gt, persistent);
-  const ledger = new Ledger();
-  const sent: number[][] = [];
-  const net = {
-    fromGuest: (_vm: number, buf: Uint8Array, len: number) => void sent.push(Array.from(buf.subarray(0, len))),
-    dropCount: (r: number) => ledger.drop(r),
-    handOff: () => {},
-    flushTx: () => {},
-  } as unknown as HostNet;
-  const nb = new NetbackQueue(0, 0, fe, dom0, new GrantOps(g, GT_GPA, GT_ENTRIES), 8 * MiB, rxBufferFor(9728), net, COSTS, ledger, GT_ENTRIES);
-  nb.worker = nb.txWorker = { wake: () => {} } as unknown as Worker;
-  nb.kernel = { onInterrupt: () => {} } as unknown as GuestKernel;
-  fe.backend = nb;
-  /** Run netback (TX and RX work in one worker) until it sleeps (each step ends with finish, as the CPU model does). */
-  const runNetback = () => {
-    for (let i = 0; i < 100; i++) {
-      const c = nb.work(true, true);
-      nb.finishWork(true, true);
-      if (c < 0) return;
-    }
-    throw new Error("netback never went idle");
-  };
-  const received: number[][] = [];
-  const scratch = new Uint8Array(16384);
-  const pollGuest = () => fe.pollRx(1 << 20, scratch, (buf, len) => void received.push(Array.from(buf.subarray(0, len))));
-  return { g, gt, fe, nb, ledger, sent, received, runNetback, pollGuest };
-}
+const rig = (persistent = false) => xenRig({ persistent });
 
 const frameOf = (len: number, seed: number): Uint8Array => Uint8Array.from({ length: len }, (_, i) => (i * 7 + seed) & 0xff);
 
