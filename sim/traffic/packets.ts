@@ -9,7 +9,7 @@
 import { IovError } from "../../src/errors.js";
 import { IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG, foldChecksum, onesComplementSum, writeTcpFrame, writeUdpFrame } from "../pcap/frames.js";
 import { newSackBlocks } from "./tcp.js";
-import { tsoSegmentInto, tsoSegments } from "../../src/nic/tso.js";
+import { TcpLayout, tcpLayout, tsoSegmentInto, tsoSegments } from "../../src/nic/tso.js";
 
 /** The machine on the other end of the wire. */
 export const PEER_MAC = 0x02_99_00_00_00_01;
@@ -363,24 +363,9 @@ const TCP_CSUM = 16;
 /** The Internet checksum of b[from, to) with `sum` (a pseudo-header's) added. */
 const csumOf = (b: Uint8Array, from: number, to: number, sum: number): number => foldChecksum(onesComplementSum(b, from, to - from, sum));
 
-/** Where an IPv4/TCP frame's headers are: IP header offset, TCP header offset, payload offset; ok false otherwise. */
-export const TsoHdr = { ok: false, ipOff: 0, l4Off: 0, payOff: 0 };
-
-function tcpHeaders(b: Uint8Array, len: number): boolean {
-  TsoHdr.ok = false;
-  if (len < 14 + 20 + 20) return false;
-  const ip = get16(b, 12) === ETH_P_8021Q ? 18 : 14;
-  if (get16(b, ip - 2) !== ETH_P_IP || b[ip]! >>> 4 !== 4 || b[ip + 9] !== IPPROTO_TCP) return false;
-  const l4 = ip + (b[ip]! & 0x0f) * 4;
-  if (l4 + 20 > len) return false;
-  const pay = l4 + (b[l4 + 12]! >>> 4) * 4;
-  if (pay > len) return false;
-  TsoHdr.ipOff = ip;
-  TsoHdr.l4Off = l4;
-  TsoHdr.payOff = pay;
-  TsoHdr.ok = true;
-  return true;
-}
+/** Where an IPv4/TCP frame's headers are (src/nic/tso.ts's tcpLayout): IP header offset, TCP header offset, payload offset. */
+export const TsoHdr = TcpLayout;
+const tcpHeaders = tcpLayout;
 
 /** The pseudo-header sum (RFC 793: source, destination, protocol, TCP length) of the frame's IPv4 header, unfolded. */
 function pseudoSum(b: Uint8Array, ip: number, tcpLen: number): number {

@@ -17,6 +17,31 @@ const F_FIN = 0x01;
 const F_PSH = 0x08;
 const F_CWR = 0x80;
 
+/** Where an Ethernet/IPv4/TCP frame's headers are (tcpLayout): IP header, TCP header and payload offsets; ok false otherwise. */
+export const TcpLayout = { ok: false, ipOff: 0, l4Off: 0, payOff: 0 };
+
+/**
+ * Find the headers of the IPv4/TCP frame b[0, len) (untagged or one 802.1Q tag) into TcpLayout;
+ * false when it is not one or its headers run past its end.
+ */
+export function tcpLayout(b: Uint8Array, len: number): boolean {
+  TcpLayout.ok = false;
+  if (len < 14 + 20 + 20) return false;
+  const ip = get16(b, 12) === 0x8100 ? 18 : 14;
+  if (get16(b, ip - 2) !== 0x0800 || b[ip]! >>> 4 !== 4 || b[ip + 9] !== IPPROTO_TCP) return false;
+  const ihl = (b[ip]! & 0x0f) * 4;
+  const l4 = ip + ihl;
+  if (ihl < 20 || l4 + 20 > len) return false;
+  const doff = (b[l4 + 12]! >>> 4) * 4;
+  const pay = l4 + doff;
+  if (doff < 20 || pay > len) return false;
+  TcpLayout.ipOff = ip;
+  TcpLayout.l4Off = l4;
+  TcpLayout.payOff = pay;
+  TcpLayout.ok = true;
+  return true;
+}
+
 /** Segments a TSO packet of `len` bytes with `hdrLen` bytes of headers cuts into at `mss` (at least 1). */
 export function tsoSegments(len: number, hdrLen: number, mss: number): number {
   return Math.max(1, Math.ceil((len - hdrLen) / mss));

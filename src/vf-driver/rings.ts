@@ -60,6 +60,7 @@ import {
   TXD_STA,
 } from "../nic/descriptors.js";
 import { foldChecksum, onesComplementSum } from "../nic/checksum.js";
+import { TcpLayout, tcpLayout } from "../nic/tso.js";
 import { ETH_HLEN, MAX_FRAME } from "../nic/frame.js";
 import {
   E1000_RDBAH,
@@ -434,12 +435,12 @@ export class IgbRings {
    */
   xmitTso(frame: Uint8Array, len: number, mss: number, q = 0, vlan = -1): boolean {
     const c = this.counters;
-    const ip = ETH_HLEN;
-    const ok = q >>> 0 === q && q < this.nq && (len | 0) === len && len <= frame.length && len > ip + 40 && mss > 0 && mss <= 0xffff;
-    const ihl = ok ? (frame[ip]! & 0x0f) * 4 : 0;
-    const l4len = ok ? (frame[ip + ihl + 12]! >>> 4) * 4 : 0;
-    const hdr = ip + ihl + l4len;
-    if (!ok || ((frame[12]! << 8) | frame[13]!) !== 0x0800 || frame[ip]! >>> 4 !== 4 || ihl < 20 || frame[ip + 9] !== 6 || l4len < 20 || hdr >= len || hdr > this.bufSize || len - hdr >= 1 << 18) {
+    const ok = q >>> 0 === q && q < this.nq && (len | 0) === len && len <= frame.length && mss > 0 && mss <= 0xffff && tcpLayout(frame, len);
+    const ip = TcpLayout.ipOff;
+    const ihl = TcpLayout.l4Off - ip;
+    const hdr = TcpLayout.payOff;
+    const l4len = hdr - TcpLayout.l4Off;
+    if (!ok || hdr >= len || hdr > this.bufSize || len - hdr >= 1 << 18) {
       c.txInvalid++;
       return false;
     }
