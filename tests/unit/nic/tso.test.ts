@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { PhysMem } from "../../../src/memory/physmem.js";
-import { IDENTITY_TRANSLATOR } from "../../../src/pcie/dma.js";
+import { DMA_FAULT, IDENTITY_TRANSLATOR } from "../../../src/pcie/dma.js";
 import { Nic } from "../../../src/nic/nic.js";
 import { defaultVfPortConfig } from "../../../src/nic/port-config.js";
 import { foldChecksum, onesComplementSum } from "../../../src/nic/checksum.js";
@@ -131,6 +131,28 @@ describe("TSO in the NIC (advanced context and data descriptors)", () => {
       expect(((w[14]! << 8) | w[15]!) & 0xfff).toBe(42);
       expect(same(new Uint8Array([...w.subarray(0, 12), ...w.subarray(16)]), frames[k]!)).toBe(true);
     }
+  });
+
+  it("a DMA fault on one of a TSO packet's buffers sends none of its segments: the queue stops as for any faulting packet", () => {
+    const { pkt } = stream(1448, 20, false, 0, 0, false);
+    const mem = new PhysMem();
+    const wire: Uint8Array[] = [];
+    let refuseFrom = Infinity;
+    const translator = { translate: (_rid: number, iova: number, len: number) => (iova >= refuseFrom ? DMA_FAULT : iova + 0 * len) };
+    const nic = new Nic({ mem, translator, msiSink: new RecordingMsi(), template: { maxVfs: 1, queuesPerVf: 1 }, uplink: (b, o, l) => void wire.push(b.slice(o, o + l)) });
+    nic.setNumVfs(1);
+    nic.setVfConfig(0, { ...defaultVfPortConfig(), mac: MAC_A });
+    const d = new TinyDriver(nic.vfMmio(0), mem, 0x100_0000, 256);
+    d.upTx();
+    const first = d.txTail;
+    expect(d.rings.xmitTso(pkt, pkt.length, 1448, 0)).toBe(true);
+    refuseFrom = d.txBufs + (first + 5) * 2048; // the packet's fifth data buffer and beyond
+    d.bump();
+    expect(wire.length).toBe(0);
+    const st = nic.stats(0);
+    expect(st.dmaFaults).toBe(1);
+    expect(st.txQueueStops).toBe(1);
+    expect(st.drops["dma-fault"]).toBe(1);
   });
 
   it("a context that cannot describe the packet drops it as malformed, and the ring goes on", () => {
