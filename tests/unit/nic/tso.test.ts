@@ -10,6 +10,7 @@ import { DMA_FAULT, IDENTITY_TRANSLATOR } from "../../../src/pcie/dma.js";
 import { Nic } from "../../../src/nic/nic.js";
 import { defaultVfPortConfig } from "../../../src/nic/port-config.js";
 import { foldChecksum, onesComplementSum } from "../../../src/nic/checksum.js";
+import { tsoSegmentInto, tsoSegments } from "../../../src/nic/tso.js";
 import { TXD_STA } from "../../../src/nic/descriptors.js";
 import { E1000_TDT } from "../../../src/nic/regs.js";
 import { Template } from "../../../sim/traffic/packets.js";
@@ -209,6 +210,49 @@ describe("checksum offload of a plain advanced packet (POPTS IXSM, TXSM)", () =>
         expect(foldChecksum(onesComplementSum(w, l4, l4len, onesComplementSum(w, 26, 8, (tcp ? 6 : 17) + l4len)))).toBe(0);
       }),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe("TSO of an IPv6 packet (tso.ts)", () => {
+  it("each segment's payload length, sequence number, flags and TCP checksum (IPv6 pseudo-header) are its own", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 100, max: 1440 }), fc.integer({ min: 1, max: 20 }), fc.nat({ max: 0xffff_ffff }), (mss, n, seq) => {
+        // Ethernet, IPv6 (40 B, next header TCP), TCP (20 B), n × mss of payload
+        const hdr = 14 + 40 + 20;
+        const len = hdr + n * mss - (n > 1 ? 7 : 0); // a short last segment when there are several
+        const p = new Uint8Array(len);
+        p[12] = 0x86;
+        p[13] = 0xdd;
+        p[14] = 0x60;
+        p[14 + 6] = 6; // next header
+        p[14 + 7] = 64;
+        for (let i = 0; i < 32; i++) p[14 + 8 + i] = (i * 29 + 1) & 0xff; // source and destination
+        const t = 54;
+        p[t + 4] = seq >>> 24;
+        p[t + 5] = (seq >>> 16) & 0xff;
+        p[t + 6] = (seq >>> 8) & 0xff;
+        p[t + 7] = seq & 0xff;
+        p[t + 12] = 5 << 4;
+        p[t + 13] = 0x18 | 0x01; // ACK, PSH, FIN
+        for (let i = hdr; i < len; i++) p[i] = (i * 7) & 0xff;
+        const segs = tsoSegments(len, hdr, mss);
+        expect(segs).toBe(n);
+        const out = new Uint8Array(2048);
+        for (let k = 0; k < segs; k++) {
+          const sl = tsoSegmentInto(p, 0, len, 14, 54, hdr, false, mss, k, out, 0);
+          const pay = Math.min(mss, len - hdr - k * mss);
+          expect(sl).toBe(hdr + pay);
+          expect((out[18]! << 8) | out[19]!).toBe(20 + pay); // IPv6 payload length: TCP header and data
+          expect((((out[t + 4]! << 24) | (out[t + 5]! << 16) | (out[t + 6]! << 8) | out[t + 7]!) >>> 0)).toBe((seq + k * mss) >>> 0);
+          expect(out[t + 13]).toBe(k === segs - 1 ? 0x19 : 0x10);
+          expect(Buffer.from(out.subarray(hdr, sl)).equals(Buffer.from(p.subarray(hdr + k * mss, hdr + k * mss + pay)))).toBe(true);
+          // the TCP checksum verifies over the IPv6 pseudo-header (addresses, TCP length, next header)
+          const tcpLen = sl - t;
+          expect(foldChecksum(onesComplementSum(out, t, tcpLen, onesComplementSum(out, 22, 32, 6 + tcpLen)))).toBe(0);
+        }
+      }),
+      { numRuns: 100 },
     );
   });
 });
