@@ -28,7 +28,7 @@ export interface CompareOptions {
   readonly vms?: readonly number[];
   readonly frameBytes?: readonly number[];
   readonly seed?: number;
-  /** The guests' offloads for every point (host.guestGro / guestGso, sriov.tso and virtio.tso), over the scenario's. */
+  /** The guests' offloads for every point (host.guestGro / guestGso; the devices' TSO: sriov.tso, virtio.tso, xen.gso, e1000.tso), over the scenario's. */
   readonly guestOffloads?: { readonly gro: boolean; readonly gso: boolean; readonly tso?: boolean };
   /** Called after each point (for a progress bar). */
   readonly onPoint?: (done: number, total: number, p: ComparePoint) => void;
@@ -84,7 +84,7 @@ export function plan(sc: Scenario, o: CompareOptions = {}): PlannedPoint[] {
         try {
           let params = pointParams(s, n, f, o.seed, frameSetsMtu);
           const g = o.guestOffloads;
-          if (g !== undefined) params = { ...params, host: { ...params.host, guestGro: g.gro, guestGso: g.gso }, sriov: { ...params.sriov, tso: g.tso ?? false }, xen: { ...params.xen, gso: g.tso ?? false }, virtio: { ...params.virtio, tso: g.tso ?? false } };
+          if (g !== undefined) params = { ...params, host: { ...params.host, guestGro: g.gro, guestGso: g.gso }, sriov: { ...params.sriov, tso: g.tso ?? false }, xen: { ...params.xen, gso: g.tso ?? false }, virtio: { ...params.virtio, tso: g.tso ?? false }, e1000: { ...params.e1000, tso: g.tso ?? false } };
           checkRunParams(params);
           out.push({ series: s, vms: n, frameBytes: f, params });
         } catch (e) {

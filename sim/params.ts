@@ -122,6 +122,15 @@ export interface VirtioParams {
   readonly tso: boolean;
 }
 
+export interface E1000Params {
+  /**
+   * The e1000 driver's TSO (Linux's e1000 enables it on an 82540EM): a TCP super-frame of up to
+   * 64 KiB queued as a TCP/IP context descriptor and data descriptors with TSE; QEMU emulates each
+   * descriptor, copies the packet once and writes each segment it cuts to the tap. Off by default.
+   */
+  readonly tso: boolean;
+}
+
 export interface RunParams {
   readonly backend: BackendName;
   readonly vms: number;
@@ -130,6 +139,7 @@ export interface RunParams {
   readonly sriov: SriovParams;
   readonly xen: XenParams;
   readonly virtio: VirtioParams;
+  readonly e1000: E1000Params;
   /** Cost-table overrides (any key of sim/costs.ts). */
   readonly costs: Readonly<Record<string, number>>;
   readonly seed: number;
@@ -162,6 +172,7 @@ export const DEFAULT_HOST: HostParams = {
 
 export const DEFAULT_SRIOV: SriovParams = { interrupts: "remapped", iommuPage: "4k", mapping: "static", deferredBatch: 250, bufferStride: 2048, tso: false };
 export const DEFAULT_XEN: XenParams = { grants: "copy", queues: 1, netback: "per-queue", gso: false };
+export const DEFAULT_E1000: E1000Params = { tso: false };
 export const DEFAULT_VIRTIO: VirtioParams = { eventIdx: true, queueSize: 256, tso: false };
 
 export const DEFAULT_RUN: RunParams = {
@@ -172,6 +183,7 @@ export const DEFAULT_RUN: RunParams = {
   sriov: DEFAULT_SRIOV,
   xen: DEFAULT_XEN,
   virtio: DEFAULT_VIRTIO,
+  e1000: DEFAULT_E1000,
   costs: {},
   seed: 1,
   warmupUs: 2000,

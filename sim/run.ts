@@ -19,7 +19,7 @@ import type { BackendContext, BackendInstance, CoreSet } from "./backends/types.
 import { buildSriov, vfTsoMaxFrame } from "./backends/sriov/backend.js";
 import { buildXenPv, xenGsoMaxFrame } from "./backends/xen/backend.js";
 import { buildVirtio, virtioTsoMaxFrame } from "./backends/virtio/backend.js";
-import { buildE1000 } from "./backends/e1000/backend.js";
+import { buildE1000, e1000TsoMaxFrame } from "./backends/e1000/backend.js";
 import { BornTable, vmMac } from "./traffic/packets.js";
 import { buildTraffic, checkTraffic, maxFrameOf, PcapFrames } from "./traffic.js";
 import { NETBACK_MODELS, type BackendName, type RunParams } from "./params.js";
@@ -229,7 +229,7 @@ export function runOnce(p: RunParams, opts: RunOptions = {}): RunResult {
     groNs: t.groPerSegment,
     gso: p.host.guestGso,
     gsoNs: t.gsoPerSegment,
-    tsoMaxFrame: p.backend === "virtio" && p.virtio.tso ? virtioTsoMaxFrame(p.virtio.queueSize, maxFrame) : p.backend === "sriov" && p.sriov.tso ? vfTsoMaxFrame(p.host.ringEntries, maxFrame) : p.backend === "xen-pv" && p.xen.gso ? xenGsoMaxFrame() : 0,
+    tsoMaxFrame: p.backend === "virtio" && p.virtio.tso ? virtioTsoMaxFrame(p.virtio.queueSize, maxFrame) : p.backend === "sriov" && p.sriov.tso ? vfTsoMaxFrame(p.host.ringEntries, maxFrame) : p.backend === "xen-pv" && p.xen.gso ? xenGsoMaxFrame() : p.backend === "e1000" && p.e1000.tso ? e1000TsoMaxFrame() : 0,
     wireDstMac: vmMac,
     toHost: (slot) => platform.toHost(slot),
     wireInFreeAt: () => platform.wireInFreeAt,

@@ -15,11 +15,12 @@
  *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride, tso }
  *   xen: { grants, queues, netback, gso }
  *   virtio: { eventIdx, queueSize, tso }
+ *   e1000: { tso }
  *   costs: { <any key of sim/costs.ts>: number }
  *   run: { seed, warmupUs, measureUs, drainUs }
  *   x: vms | frameBytes               # the chart's x axis (default vms)
  *
- * A series may override host, sriov, xen, virtio, traffic and costs for itself.
+ * A series may override host, sriov, xen, virtio, e1000, traffic and costs for itself.
  */
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -34,6 +35,7 @@ import {
   DEFAULT_RUN,
   DEFAULT_SRIOV,
   DEFAULT_VIRTIO,
+  DEFAULT_E1000,
   DEFAULT_XEN,
   NETBACK_MODELS,
   type BackendName,
@@ -41,6 +43,7 @@ import {
   type RunParams,
   type SriovParams,
   type VirtioParams,
+  type E1000Params,
   type XenParams,
 } from "./params.js";
 import { DEFAULT_TRAFFIC, DIRECTIONS, PCAP_READERS, TRAFFIC_KINDS, type TrafficSpec } from "./traffic.js";
@@ -70,13 +73,14 @@ export interface Scenario {
 
 type Mut<T> = { -readonly [K in keyof T]: T[K] };
 
-const TOP_KEYS = ["name", "description", "series", "backends", "vms", "frameBytes", "traffic", "host", "sriov", "xen", "virtio", "costs", "run", "x"] as const;
-const SERIES_KEYS = ["name", "backend", "traffic", "host", "sriov", "xen", "virtio", "costs"] as const;
+const TOP_KEYS = ["name", "description", "series", "backends", "vms", "frameBytes", "traffic", "host", "sriov", "xen", "virtio", "e1000", "costs", "run", "x"] as const;
+const SERIES_KEYS = ["name", "backend", "traffic", "host", "sriov", "xen", "virtio", "e1000", "costs"] as const;
 const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "window", "ackEvery", "rtoUs", "sack", "reqBytes", "respBytes", "pcap", "pcapReader", "frameBytes", "flows"] as const;
 const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues", "vcpuHalt", "guestGro", "guestGso", "guestHz"] as const;
 const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride", "tso"] as const;
 const XEN_KEYS = ["grants", "queues", "netback", "gso"] as const;
 const VIRTIO_KEYS = ["eventIdx", "queueSize", "tso"] as const;
+const E1000_KEYS = ["tso"] as const;
 const RUN_KEYS = ["seed", "warmupUs", "measureUs", "drainUs"] as const;
 
 /** A finite number (integer or not) within [min, max]. */
@@ -186,6 +190,14 @@ function readVirtio(r: Reader, v: Val, base: VirtioParams): VirtioParams {
   return x;
 }
 
+function readE1000(r: Reader, v: Val, base: E1000Params): E1000Params {
+  const f = r.mapping(v, "an e1000 mapping", E1000_KEYS);
+  if (f === undefined) return base;
+  const x: Mut<E1000Params> = { ...base };
+  x.tso = f.optWith("tso", (y) => r.bool(y), x.tso);
+  return x;
+}
+
 function readCosts(r: Reader, v: Val, base: Readonly<Record<string, number>>): Record<string, number> {
   const f = r.mapping(v, "a mapping of cost keys to numbers", COST_KEYS);
   const out: Record<string, number> = { ...base };
@@ -211,6 +223,7 @@ interface Common {
   sriov: SriovParams;
   xen: XenParams;
   virtio: VirtioParams;
+  e1000: E1000Params;
   costs: Record<string, number>;
 }
 
@@ -221,6 +234,7 @@ function readCommon(r: Reader, f: Fields<string>, base: Common, file: string): C
   const s = get("sriov");
   const x = get("xen");
   const v = get("virtio");
+  const e = get("e1000");
   const c = get("costs");
   return {
     traffic: t === undefined ? base.traffic : readTraffic(r, t, base.traffic, file),
@@ -228,6 +242,7 @@ function readCommon(r: Reader, f: Fields<string>, base: Common, file: string): C
     sriov: s === undefined ? base.sriov : readSriov(r, s, base.sriov),
     xen: x === undefined ? base.xen : readXen(r, x, base.xen),
     virtio: v === undefined ? base.virtio : readVirtio(r, v, base.virtio),
+    e1000: e === undefined ? base.e1000 : readE1000(r, e, base.e1000),
     costs: c === undefined ? base.costs : readCosts(r, c, base.costs),
   };
 }
@@ -247,7 +262,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const framesGiven = f.opt("frameBytes") !== undefined;
   const frames = f.optWith("frameBytes", (v) => intList(r, v, 64, 9018), [DEFAULT_TRAFFIC.frameBytes]);
   const x = f.optWith("x", (v) => r.oneOf(v, ["vms", "frameBytes"] as const), "vms");
-  const common = readCommon(r, f as unknown as Fields<string>, { traffic: DEFAULT_TRAFFIC, host: DEFAULT_HOST, sriov: DEFAULT_SRIOV, xen: DEFAULT_XEN, virtio: DEFAULT_VIRTIO, costs: {} }, file);
+  const common = readCommon(r, f as unknown as Fields<string>, { traffic: DEFAULT_TRAFFIC, host: DEFAULT_HOST, sriov: DEFAULT_SRIOV, xen: DEFAULT_XEN, virtio: DEFAULT_VIRTIO, e1000: DEFAULT_E1000, costs: {} }, file);
   let run: Mut<Pick<RunParams, "seed" | "warmupUs" | "measureUs" | "drainUs">> = { seed: DEFAULT_RUN.seed, warmupUs: DEFAULT_RUN.warmupUs, measureUs: DEFAULT_RUN.measureUs, drainUs: DEFAULT_RUN.drainUs };
   const rv = f.opt("run");
   if (rv !== undefined) {
@@ -261,7 +276,7 @@ export function parseScenario(text: string, file: string): Scenario {
       };
     }
   }
-  const toParams = (backend: BackendName, c: Common): RunParams => ({ ...DEFAULT_RUN, ...run, backend, traffic: c.traffic, host: c.host, sriov: c.sriov, xen: c.xen, virtio: c.virtio, costs: c.costs });
+  const toParams = (backend: BackendName, c: Common): RunParams => ({ ...DEFAULT_RUN, ...run, backend, traffic: c.traffic, host: c.host, sriov: c.sriov, xen: c.xen, virtio: c.virtio, e1000: c.e1000, costs: c.costs });
   const series: Series[] = [];
   const sv = f.opt("series");
   if (sv !== undefined) {

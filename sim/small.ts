@@ -21,6 +21,7 @@ export interface Small {
   sriov?: Partial<RunParams["sriov"]>;
   xen?: Partial<RunParams["xen"]>;
   virtio?: Partial<RunParams["virtio"]>;
+  e1000?: Partial<RunParams["e1000"]>;
 }
 
 export function small(o: Small = {}): RunParams {
@@ -37,6 +38,7 @@ export function small(o: Small = {}): RunParams {
     sriov: { ...DEFAULT_RUN.sriov, ...o.sriov },
     xen: { ...DEFAULT_RUN.xen, ...o.xen },
     virtio: { ...DEFAULT_RUN.virtio, ...o.virtio },
+    e1000: { ...DEFAULT_RUN.e1000, ...o.e1000 },
     traffic: {
       ...DEFAULT_RUN.traffic,
       kind: o.kind ?? "udp",

@@ -143,6 +143,7 @@ function paramsOf(d: Draw): RunParams {
     sriov: { interrupts: d.interrupts, iommuPage: d.iommuPage, mapping: d.mapping, deferredBatch: d.deferredBatch, bufferStride: d.bufferStride, tso: d.tso },
     xen: { grants: d.grants, queues: d.netback === "per-queue" ? d.queues : 1, netback: d.netback, gso: d.tso },
     virtio: { eventIdx: d.eventIdx, queueSize: d.queueSize, tso: d.tso },
+    e1000: { tso: d.tso },
     traffic: {
       ...DEFAULT_RUN.traffic,
       kind: d.kind,

@@ -13,6 +13,12 @@
  * device shows a step's frames (descriptors done, interrupt cause) when the step's work is done.
  * Interrupts are injected by KVM (an exit, and an EOI exit); QEMU's interrupt mitigation holds them
  * to at most `itr` per second (the guest driver's ITR register setting).
+ *
+ * With TSO (e1000.tso, as Linux's e1000 uses it on an 82540EM) the driver queues a TCP super-frame
+ * as a TCP/IP context descriptor and data descriptors with TSE (e1000_tso, e1000_tx_map: EOP and RS
+ * on the last only, completion seen there); QEMU emulates every descriptor, copies the packet once
+ * and cuts it into segments, writing each to the tap (xmit_seg: a system call and the tap's work a
+ * segment, and the segmentation's own work, gsoPerSegment).
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { DESC_SIZE, E1000_RXD_STAT_DD, E1000_TXD_CMD_EOP, E1000_TXD_CMD_IFCS, E1000_TXD_CMD_RS, E1000_TXD_STAT_DD } from "../../../src/nic/descriptors.js";
@@ -24,6 +30,10 @@ import type { CaptureSet } from "../../model/capture.js";
 import { HostNet, hostNetCosts, type GuestPort, type HostCtx, type StagedQueue } from "../common/host-net.js";
 import { GUEST_BAR_GPA, GUEST_DATA_BASE, GUEST_NET_VECTOR, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
 import { E1000Device } from "./device.js";
+import { E1000_TXD_CMD_DEXT, E1000_TXD_CMD_TSE, E1000_TXD_DTYP_D, E1000_TXD_TUCMD_IP, E1000_TXD_TUCMD_TCP } from "./regs.js";
+import { TcpLayout, tcpLayout } from "../../../src/nic/tso.js";
+import { foldChecksum, onesComplementSum } from "../../../src/nic/checksum.js";
+import { TSO_MAX_FRAME } from "../../traffic/packets.js";
 import {
   E1000_ICR,
   E1000_IMC,
@@ -60,6 +70,10 @@ export class E1000GuestNic implements GuestNic, HostCtx {
   private readonly scratch: Uint8Array;
   private rx: RxConsumer | undefined;
   traps = 0;
+  /** For a TSO packet's first slot, its last descriptor's index (next_to_watch); −1 otherwise. */
+  private readonly txWatch: Int32Array;
+  /** Free descriptors sending waits for: one, or with TSO the largest super-frame's. */
+  private readonly minTxFree: number;
 
   constructor(
     readonly g: Guest,
@@ -70,8 +84,11 @@ export class E1000GuestNic implements GuestNic, HostCtx {
     private readonly now: () => number,
     private readonly capture: CaptureSet | undefined,
     private readonly port: string,
+    tsoMaxFrame = 0,
   ) {
     this.scratch = new Uint8Array(L.bufSize);
+    this.txWatch = new Int32Array(L.entries).fill(-1);
+    this.minTxFree = tsoMaxFrame > 0 ? 1 + Math.ceil(tsoMaxFrame / L.bufSize) : 1;
   }
 
   private w(off: number, v: number): void {
@@ -119,6 +136,18 @@ export class E1000GuestNic implements GuestNic, HostCtx {
   private cleanTx(): number {
     let n = 0;
     while (this.txUsed > 0) {
+      const w = this.txWatch[this.txClean]!;
+      if (w >= 0) {
+        // a TSO packet: done when its last descriptor is
+        const last = this.L.txRing + w * DESC_SIZE;
+        if ((this.g.read8(last + 12) & E1000_TXD_STAT_DD) === 0) break;
+        this.g.write8(last + 12, 0);
+        this.txWatch[this.txClean] = -1;
+        this.txUsed -= ((w - this.txClean + this.L.entries) % this.L.entries) + 1;
+        this.txClean = (w + 1) % this.L.entries;
+        n++;
+        continue;
+      }
       const d = this.L.txRing + this.txClean * DESC_SIZE;
       if ((this.g.read8(d + 12) & E1000_TXD_STAT_DD) === 0) break;
       this.g.write8(d + 12, 0);
@@ -131,12 +160,14 @@ export class E1000GuestNic implements GuestNic, HostCtx {
   }
 
   canXmit(): boolean {
-    if (this.txUsed < this.L.entries - 1) return true;
+    const room = this.L.entries - 1 - this.minTxFree;
+    if (this.txUsed <= room) return true;
     this.cleanTx();
-    return this.txUsed < this.L.entries - 1;
+    return this.txUsed <= room;
   }
 
-  xmit(frame: Uint8Array, len: number): boolean {
+  xmit(frame: Uint8Array, len: number, gsoSize = 0): boolean {
+    if (gsoSize > 0) return this.xmitTso(frame, len, gsoSize);
     if (this.txUsed >= this.L.entries - 1 || len > this.L.bufSize) return false;
     const i = this.txTail;
     const buf = this.L.txBufs + i * this.L.bufSize;
@@ -148,6 +179,60 @@ export class E1000GuestNic implements GuestNic, HostCtx {
     this.g.write32(d + 12, 0);
     this.txTail = (i + 1) % this.L.entries;
     this.txUsed++;
+    this.meter.ns += this.c.txNs;
+    this.capture?.frame(this.port, this.now(), frame, len);
+    return true;
+  }
+
+  /**
+   * e1000_tso + e1000_tx_map: a TCP/IP context descriptor (IPCSS, IPCSO, IPCSE, TUCSS, TUCSO, PAYLEN,
+   * TUCMD: DEXT, TSE, IP, TCP; HDRLEN, MSS), then data descriptors over the copied bytes (DTYP data,
+   * DEXT, TSE, IFCS; EOP and RS on the last; POPTS IXSM and TXSM on the first). The headers are left
+   * as Linux leaves them: IPv4 total length and checksum 0, the TCP checksum the pseudo-header's sum
+   * without a length. False without room, or for a frame that is not IPv4/TCP.
+   */
+  private xmitTso(frame: Uint8Array, len: number, mss: number): boolean {
+    if (!tcpLayout(frame, len) || TcpLayout.payOff > this.L.bufSize) return false;
+    const { entries, bufSize } = this.L;
+    const data = Math.ceil(len / bufSize);
+    if (this.txUsed + 1 + data > entries - 1) return false;
+    const ip = TcpLayout.ipOff;
+    const l4 = TcpLayout.l4Off;
+    const hdr = TcpLayout.payOff;
+    const g = this.g;
+    const first = this.txTail;
+    let d = this.L.txRing + first * DESC_SIZE;
+    g.write32(d, (ip | ((ip + 10) << 8) | ((l4 - 1) << 16)) >>> 0);
+    g.write32(d + 4, l4 | ((l4 + 16) << 8));
+    g.write32(d + 8, ((len - hdr) & 0xfffff) | ((E1000_TXD_CMD_DEXT | E1000_TXD_CMD_TSE | E1000_TXD_TUCMD_IP | E1000_TXD_TUCMD_TCP) << 24));
+    g.write32(d + 12, (hdr << 8) | (mss << 16));
+    let i = (first + 1) % entries;
+    const cmd = E1000_TXD_CMD_DEXT | E1000_TXD_CMD_TSE | E1000_TXD_CMD_IFCS;
+    for (let k = 0, off = 0; k < data; k++) {
+      const n = Math.min(bufSize, len - off);
+      const buf = this.L.txBufs + i * bufSize;
+      g.writeBytes(buf, frame, off, n);
+      if (k === 0) {
+        // the headers as the device wants them
+        g.write8(buf + ip + 2, 0);
+        g.write8(buf + ip + 3, 0);
+        g.write8(buf + ip + 10, 0);
+        g.write8(buf + ip + 11, 0);
+        const pseudo = ~foldChecksum(onesComplementSum(frame, ip + 12, 8, 6)) & 0xffff;
+        g.write8(buf + l4 + 16, pseudo >>> 8);
+        g.write8(buf + l4 + 17, pseudo & 0xff);
+      }
+      d = this.L.txRing + i * DESC_SIZE;
+      g.write64n(d, buf);
+      const last = k === data - 1;
+      g.write32(d + 8, (n | (E1000_TXD_DTYP_D << 20) | ((last ? cmd | E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS : cmd) << 24)) >>> 0);
+      g.write32(d + 12, k === 0 ? 0x0300 : 0); // POPTS IXSM | TXSM
+      off += n;
+      if (!last) i = (i + 1) % entries;
+    }
+    this.txWatch[first] = i;
+    this.txTail = (i + 1) % entries;
+    this.txUsed += 1 + data;
     this.meter.ns += this.c.txNs;
     this.capture?.frame(this.port, this.now(), frame, len);
     return true;
@@ -281,6 +366,11 @@ export class QemuTap implements WorkerBody, HostCtx, GuestPort, StagedQueue {
   }
 }
 
+/** The largest TSO super-frame the e1000 driver queues (Linux's GSO limit; 256 descriptors of 2 KiB hold it). */
+export function e1000TsoMaxFrame(): number {
+  return TSO_MAX_FRAME;
+}
+
 export function buildE1000(ctx: BackendContext): BackendInstance {
   const { p, platform, t } = ctx;
   const engine = platform.engine;
@@ -305,6 +395,8 @@ export function buildE1000(ctx: BackendContext): BackendInstance {
   // QEMU's RX path per frame, in its I/O thread: tap read (a system call), tap driver, descriptor emulation (+ copy)
   const qemuRx = { perPacketNs: t.hostSyscall + t.tapPerPacket + t.e1000DescriptorEmulation, copyPerByteNs: copyNs };
   const itrNs = p.host.itr > 0 ? 1e9 / p.host.itr : 0;
+  const tso = p.e1000.tso ? e1000TsoMaxFrame() : 0;
+  const dropTso = ctx.ledger.reason("e1000:tso-malformed");
   const kernels: GuestKernel[] = [];
   const guests: Guest[] = [];
   const nics: E1000GuestNic[] = [];
@@ -328,12 +420,21 @@ export function buildE1000(ctx: BackendContext): BackendInstance {
     const dev = new E1000Device(g);
     devs.push(dev);
     g.mapTrap("e1000", GUEST_BAR_GPA, E1000_MMIO_SIZE, dev, "mmio");
-    const nic = new E1000GuestNic(g, net.txqFor(i), L, net, { txNs: t.nicDriverTxPerPacket, rxNs: t.nicDriverRxPerPacket, txCleanNs: t.nicDriverTxCleanPerPacket }, () => engine.now, ctx.capture, `e1000-${i}`);
+    const nic = new E1000GuestNic(g, net.txqFor(i), L, net, { txNs: t.nicDriverTxPerPacket, rxNs: t.nicDriverRxPerPacket, txCleanNs: t.nicDriverTxCleanPerPacket }, () => engine.now, ctx.capture, `e1000-${i}`, tso);
     nics.push(nic);
     dev.onTx = (frame, len) => {
       nic.meter.ns += qemuTxNs + len * copyNs;
       net.fromGuest(i, frame, len, nic);
     };
+    // TSO: every descriptor emulated and the packet copied once; each segment written to the tap
+    dev.onTsoPacket = (descs, bytes) => {
+      nic.meter.ns += descs * t.e1000DescriptorEmulation + bytes * copyNs;
+    };
+    dev.onTxSegment = (frame, len) => {
+      nic.meter.ns += t.gsoPerSegment + t.hostSyscall + t.tapPerPacket;
+      net.fromGuest(i, frame, len, nic);
+    };
+    dev.onTsoMalformed = (segments) => ctx.ledger.drop(dropTso, segments);
     dev.onInterrupt = () => {
       const at = lastInject[i]! + itrNs;
       if (engine.now >= at) inject(i);
@@ -349,7 +450,7 @@ export function buildE1000(ctx: BackendContext): BackendInstance {
     dev.onRxAvailable = () => tap.worker.wake();
     net.ports.push(tap);
     const ledger = new ExitLedger(g.exits, { mmio: t.e1000RegisterTrap, interrupt: t.vmExitKernel, eoi: t.virtualEoi, hlt: t.vmExitKernel });
-    const kernel = new GuestKernel(g, nic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, ctx.maxFrame, ctx.p.host.vcpuHalt ? "kvm" : "none", "kvm");
+    const kernel = new GuestKernel(g, nic, ctx.apps[i]!, ledger, { irqEntryNs: t.irqHandlerEntry, napiPollNs: t.napiPollEntry, tickNs: t.guestTimerTick }, Math.max(ctx.maxFrame, tso), ctx.p.host.vcpuHalt ? "kvm" : "none", "kvm");
     kernel.worker = ctx.workers.add(`vm${i}.vcpu`, ctx.cores.guest[i % ctx.cores.guest.length]!, kernel);
     nic.kernel = kernel;
     kernels.push(kernel);
@@ -363,6 +464,10 @@ export function buildE1000(ctx: BackendContext): BackendInstance {
     counters() {
       const c: Record<string, number> = { ...net.counters(), registerTraps: 0, injections };
       for (const n of nics) c.registerTraps! += n.traps;
+      if (tso > 0) {
+        c.qemuTsoPackets = devs.reduce((a, d) => a + d.tsoPackets, 0);
+        c.qemuTsoSegments = devs.reduce((a, d) => a + d.tsoSegments, 0);
+      }
       return c;
     },
   };

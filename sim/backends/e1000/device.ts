@@ -2,6 +2,13 @@
  * Emulated e1000 (trap-and-emulate): the device model runs in the hypervisor's user space; every
  * guest register access is a trapped MMIO exit (the Guest's trap region accounts it). The model
  * copies descriptors and buffers between guest RAM and its own frame buffer.
+ *
+ * TX takes legacy descriptors (a frame each, as the model's driver writes them) and the extended
+ * ones of the 8254x (SDM §3.3.6–3.3.7), as QEMU's e1000 does: a TCP/IP context descriptor (DEXT,
+ * DTYP 0) sets IPCSS, TUCSS, HDRLEN, MSS and TUCMD; data descriptors (DEXT, DTYP 1) gather a packet
+ * up to EOP. With TSE the packet is cut into segments by the context (src/nic/tso.ts: headers
+ * replicated, IPv4 length, ID and checksum, sequence, flags, TCP checksum), each sent on its own
+ * (QEMU's xmit_seg, a tap write each). A packet whose EOP is not yet in the ring waits.
  */
 import type { Guest, TrapHandler } from "../../../src/hypervisor-glue/guest.js";
 import {
@@ -24,9 +31,15 @@ import {
   E1000_TDH,
   E1000_TDLEN,
   E1000_TDT,
+  E1000_TXD_CMD_DEXT,
+  E1000_TXD_CMD_EOP,
   E1000_TXD_CMD_RS,
+  E1000_TXD_CMD_TSE,
+  E1000_TXD_DTYP_D,
   E1000_TXD_STAT_DD,
+  E1000_TXD_TUCMD_IP,
 } from "./regs.js";
+import { tsoSegmentInto, tsoSegments } from "../../../src/nic/tso.js";
 
 export interface E1000Counters {
   txPackets: number;
@@ -45,6 +58,25 @@ export class E1000Device implements TrapHandler {
   readonly c: E1000Counters = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, rxNoBuffer: 0, descReads: 0, descWrites: 0, interrupts: 0 };
   /** Frame leaving the device (to the tap/bridge). */
   onTx: (frame: Uint8Array, len: number) => void = () => {};
+  /** A TSO packet taken from the ring: its descriptors and bytes (the emulation's work before its segments go out through onTxSegment). */
+  onTsoPacket: (descriptors: number, bytes: number) => void = () => {};
+  /** One segment the emulation cut from a TSO packet (to the tap/bridge). */
+  onTxSegment: (frame: Uint8Array, len: number) => void = () => {};
+  /** A TSO packet dropped as malformed: the segments it stood for (by its context's MSS, or 1). */
+  onTsoMalformed: (segments: number) => void = () => {};
+  /** The TCP/IP context (IPCSS, TUCSS, HDRLEN, MSS, TUCMD), as the last context descriptor set it. */
+  private ctxIpcss = 0;
+  private ctxTucss = 0;
+  private ctxHdrLen = 0;
+  private ctxMss = 0;
+  private ctxTucmd = 0;
+  /** A TSO packet gathered whole, and one segment of it (allocated at the first). */
+  private tsoBuf: Uint8Array | undefined;
+  private segBuf: Uint8Array | undefined;
+  /** TSO packets and the segments cut from them; packets dropped as malformed (a context that cannot describe them). */
+  tsoPackets = 0;
+  tsoSegments = 0;
+  tsoMalformed = 0;
   /** Interrupt line raised (the hypervisor injects it). */
   onInterrupt: () => void = () => {};
   /** The guest made receive buffers available (RDT written): QEMU flushes packets it queued. */
@@ -109,9 +141,17 @@ export class E1000Device implements TrapHandler {
     let sent = 0;
     while (head !== tail) {
       const d = gpa + head * E1000_DESC;
+      const cmd = this.g.read8(d + 11);
+      if ((cmd & E1000_TXD_CMD_DEXT) !== 0) {
+        // an extended packet: its context and data descriptors up to EOP
+        const next = this.processExtended(gpa, n, head, tail);
+        if (next < 0) break; // EOP not in the ring yet
+        head = next;
+        sent++;
+        continue;
+      }
       const addr = this.g.read64n(d);
       const len = this.g.read16(d + 8);
-      const cmd = this.g.read8(d + 11);
       this.c.descReads++;
       const m = Math.min(len, this.scratch.length);
       this.g.readBytes(addr, this.scratch, 0, m);
@@ -127,6 +167,81 @@ export class E1000Device implements TrapHandler {
     }
     this.set(E1000_TDH, head);
     if (sent > 0) this.cause(E1000_ICR_TXDW);
+  }
+
+  /**
+   * The extended descriptors from `head`: context descriptors set the context; data descriptors
+   * are gathered up to EOP into one packet, sent whole or (TSE) cut into segments. DD is written
+   * wherever RS is set. Returns the index after the packet's EOP, or −1 when EOP is not before `tail`.
+   */
+  private processExtended(gpa: number, n: number, head: number, tail: number): number {
+    const g = this.g;
+    // find EOP first: a packet is taken whole or not at all
+    let end = head;
+    let descs = 0;
+    for (;;) {
+      if (end === tail) return -1;
+      const d = gpa + end * E1000_DESC;
+      const cmd = g.read8(d + 11);
+      const data = (cmd & E1000_TXD_CMD_DEXT) !== 0 && g.read8(d + 10) >>> 4 === E1000_TXD_DTYP_D;
+      descs++;
+      end = (end + 1) % n;
+      if ((data || (cmd & E1000_TXD_CMD_DEXT) === 0) && (cmd & E1000_TXD_CMD_EOP) !== 0) break;
+    }
+    const buf = (this.tsoBuf ??= new Uint8Array(0x10000 + 512));
+    let total = 0;
+    let tse = false;
+    let first = true;
+    for (let i = head; i !== end; i = (i + 1) % n) {
+      const d = gpa + i * E1000_DESC;
+      const cmd = g.read8(d + 11);
+      this.c.descReads++;
+      if ((cmd & E1000_TXD_CMD_DEXT) !== 0 && g.read8(d + 10) >>> 4 !== E1000_TXD_DTYP_D) {
+        // TCP/IP context descriptor
+        this.ctxIpcss = g.read8(d);
+        this.ctxTucss = g.read8(d + 4);
+        this.ctxTucmd = cmd;
+        this.ctxHdrLen = g.read8(d + 13);
+        this.ctxMss = g.read16(d + 14);
+      } else {
+        if (first) tse = (cmd & E1000_TXD_CMD_TSE) !== 0 && (cmd & E1000_TXD_CMD_DEXT) !== 0;
+        first = false;
+        const len = g.read32(d + 8) & 0xfffff;
+        const m = Math.max(0, Math.min(len, buf.length - total));
+        g.readBytes(g.read64n(d), buf, total, m);
+        total += m;
+      }
+      if (cmd & E1000_TXD_CMD_RS) {
+        g.write8(d + 12, E1000_TXD_STAT_DD);
+        this.c.descWrites++;
+      }
+    }
+    this.c.txPackets++;
+    this.c.txBytes += total;
+    if (!tse) {
+      this.onTx(buf, total);
+      return end;
+    }
+    const hdr = this.ctxHdrLen;
+    const mss = this.ctxMss;
+    const ipOff = this.ctxIpcss;
+    const l4Off = this.ctxTucss;
+    if (mss === 0 || ipOff < 14 || l4Off < ipOff + 20 || hdr < l4Off + 20 || hdr >= total) {
+      this.tsoMalformed++; // QEMU would send garbage; the model drops it
+      this.onTsoMalformed(mss > 0 && hdr > 0 && hdr < total ? tsoSegments(total, hdr, mss) : 1);
+      return end;
+    }
+    this.onTsoPacket(descs, total);
+    this.tsoPackets++;
+    const seg = (this.segBuf ??= new Uint8Array(this.scratch.length));
+    const segs = tsoSegments(total, hdr, mss);
+    for (let k = 0; k < segs; k++) {
+      const sl = tsoSegmentInto(buf, 0, total, ipOff, l4Off, hdr, (this.ctxTucmd & E1000_TXD_TUCMD_IP) !== 0, mss, k, seg, 0);
+      if (sl === 0) break;
+      this.tsoSegments++;
+      this.onTxSegment(seg, sl);
+    }
+    return end;
   }
 
   /** Whether a posted receive buffer is free (QEMU's e1000_can_receive). */

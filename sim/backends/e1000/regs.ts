@@ -25,6 +25,13 @@ export const E1000_ICR_RXT0 = 0x80;
 export const E1000_TXD_CMD_EOP = 0x01;
 export const E1000_TXD_CMD_IFCS = 0x02;
 export const E1000_TXD_CMD_RS = 0x08;
+/** Extended descriptors (8254x SDM §3.3.6–3.3.7): DEXT in CMD, DTYP in bits 23:20 of dword 2 (0: TCP/IP context, 1: data). */
+export const E1000_TXD_CMD_DEXT = 0x20;
+export const E1000_TXD_CMD_TSE = 0x04;
+export const E1000_TXD_DTYP_D = 0x1;
+/** TCP/IP context descriptor: TUCMD bits (byte 11). */
+export const E1000_TXD_TUCMD_TCP = 0x01;
+export const E1000_TXD_TUCMD_IP = 0x02;
 export const E1000_TXD_STAT_DD = 0x01;
 export const E1000_RXD_STAT_DD = 0x01;
 export const E1000_RXD_STAT_EOP = 0x02;

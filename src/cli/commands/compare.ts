@@ -167,7 +167,7 @@ export function registerCompare(program: Command): void {
     .option("--vms <list>", "comma-separated VM counts, e.g. 1,8,32,60")
     .option("--frame <list>", "comma-separated frame sizes in bytes (with FCS), e.g. 64,1518; TCP takes MTU = frame - 18 (594..9018)")
     .option("--seed <n>", "random seed (same scenario and seed: same results)")
-    .option("--guest-offloads <list>", "the guests' offloads for every run: gro, gso, tso (comma-separated) or none, over the scenario's host.guestGro/guestGso and the devices' TSO (sriov.tso, virtio.tso, xen.gso; not modelled for e1000)")
+    .option("--guest-offloads <list>", "the guests' offloads for every run: gro, gso, tso (comma-separated) or none, over the scenario's host.guestGro/guestGso and the devices' TSO (sriov.tso, virtio.tso, xen.gso, e1000.tso)")
     .option("--json", "print the full results as JSON")
     .option("--svg <file>", "write throughput and CPU charts as SVG")
     .option("--markdown <file>", "write the table as markdown")

@@ -110,10 +110,11 @@ describe("compare: --guest-offloads", () => {
       // the files turn GRO, GSO or TSO on for some series
       expect(base.some((t) => t.params.host.guestGro || t.params.host.guestGso || t.params.virtio.tso)).toBe(true);
       for (const [i, t] of on.entries()) {
-        expect([t.params.host.guestGro, t.params.host.guestGso, t.params.sriov.tso, t.params.virtio.tso, t.params.xen.gso]).toEqual([true, true, true, true, true]);
-        expect([off[i]!.params.host.guestGro, off[i]!.params.host.guestGso, off[i]!.params.sriov.tso, off[i]!.params.virtio.tso, off[i]!.params.xen.gso]).toEqual([false, false, false, false, false]);
-        const { host: h, virtio: v, sriov: sr, xen: x, ...rest } = t.params;
-        const { host: bh, virtio: bv, sriov: bsr, xen: bx, ...baseRest } = base[i]!.params;
+        expect([t.params.host.guestGro, t.params.host.guestGso, t.params.sriov.tso, t.params.virtio.tso, t.params.xen.gso, t.params.e1000.tso]).toEqual([true, true, true, true, true, true]);
+        expect([off[i]!.params.host.guestGro, off[i]!.params.host.guestGso, off[i]!.params.sriov.tso, off[i]!.params.virtio.tso, off[i]!.params.xen.gso, off[i]!.params.e1000.tso]).toEqual([false, false, false, false, false, false]);
+        const { host: h, virtio: v, sriov: sr, xen: x, e1000: e, ...rest } = t.params;
+        const { host: bh, virtio: bv, sriov: bsr, xen: bx, e1000: be, ...baseRest } = base[i]!.params;
+        expect({ ...e, tso: 0 }).toEqual({ ...be, tso: 0 });
         expect({ ...x, gso: 0 }).toEqual({ ...bx, gso: 0 });
         expect(rest).toEqual(baseRest);
         expect({ ...h, guestGro: 0, guestGso: 0 }).toEqual({ ...bh, guestGro: 0, guestGso: 0 });

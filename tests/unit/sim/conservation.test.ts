@@ -105,6 +105,7 @@ describe("conservation: every frame offered is delivered or dropped with a reaso
               sriov: { interrupts: a.interrupts, iommuPage: a.iommuPage, mapping: a.mapping, tso: a.tso },
               xen: { grants: a.grants, queues: a.queues, gso: a.tso },
               virtio: { queueSize: a.queueSize, tso: a.tso },
+              e1000: { tso: a.tso },
               traffic: { flows: a.flows, mtu: Math.max(576, a.frameBytes - 18), reqBytes: Math.min(8972, a.frameBytes) },
             }),
           );

@@ -143,19 +143,21 @@ describe("scenario files", () => {
     expect(got[2]).toMatch(/^s\.yaml:4:12: host\.guestHz: expected/);
   });
 
-  it("takes the devices' TSO (virtio.tso, sriov.tso, xen.gso) for the file and for a series, and says where a bad one is", () => {
-    const sc = parseScenario(["virtio: { tso: true }", "sriov: { tso: true }", "xen: { gso: true }", "series:", "  - { name: a, backend: virtio }", "  - { name: b, backend: virtio, virtio: { tso: false } }"].join("\n"), "s.yaml");
-    expect(sc.series.map((x) => [x.base.virtio.tso, x.base.sriov.tso, x.base.xen.gso])).toEqual([
-      [true, true, true],
-      [false, true, true],
+  it("takes the devices' TSO (virtio.tso, sriov.tso, xen.gso, e1000.tso) for the file and for a series, and says where a bad one is", () => {
+    const sc = parseScenario(["virtio: { tso: true }", "sriov: { tso: true }", "xen: { gso: true }", "e1000: { tso: true }", "series:", "  - { name: a, backend: virtio }", "  - { name: b, backend: virtio, virtio: { tso: false }, e1000: { tso: false } }"].join("\n"), "s.yaml");
+    expect(sc.series.map((x) => [x.base.virtio.tso, x.base.sriov.tso, x.base.xen.gso, x.base.e1000.tso])).toEqual([
+      [true, true, true, true],
+      [false, true, true, false],
     ]);
     const d = parseScenario("backends: [virtio]", "s.yaml").series[0]!.base;
-    expect([d.virtio.tso, d.sriov.tso, d.xen.gso]).toEqual([false, false, false]);
-    const got = issues(["virtio:", "  tso: on", "sriov:", "  tso: 1", "xen:", "  gso: yes please"].join("\n"));
-    expect(got).toHaveLength(3);
+    expect([d.virtio.tso, d.sriov.tso, d.xen.gso, d.e1000.tso]).toEqual([false, false, false, false]);
+    const got = issues(["virtio:", "  tso: on", "sriov:", "  tso: 1", "xen:", "  gso: yes please", "e1000:", "  tso: []", "  lro: true"].join("\n"));
+    expect(got).toHaveLength(5);
     expect(got[0]).toMatch(/^s\.yaml:2:8: virtio\.tso: expected/);
     expect(got[1]).toMatch(/^s\.yaml:4:8: sriov\.tso: expected/);
     expect(got[2]).toMatch(/^s\.yaml:6:8: xen\.gso: expected/);
+    expect(got[3]).toMatch(/^s\.yaml:8:8: e1000\.tso: expected/);
+    expect(got[4]).toMatch(/^s\.yaml:9:3: .*lro/); // e1000 has no such key
   });
 
   it("takes xen.netback, and refuses multi-queue VIFs with a shared netback at the xen mapping", () => {

@@ -518,15 +518,16 @@ describe("a run with the VF's TSO", () => {
 });
 
 describe("modern-offloads.yaml", () => {
-  it("with every device's TSO and the guests' GRO, one VM carries the line both ways on every backend; the VF's posted interrupts cost no exit; every frame accounted", () => {
+  it("with every device's TSO and the guests' GRO, one VM carries the line both ways on every backend but e1000 sending (its vCPU, which runs QEMU's emulation, saturates first); the VF's posted interrupts cost no exit; every frame accounted", () => {
     const sc = loadScenario(join(import.meta.dirname, "../../../sim/scenarios/modern-offloads.yaml"));
     const points = plan(sc, { vms: [1] });
-    expect(points.length).toBe(6);
+    expect(points.length).toBe(8);
     for (const pt of points) {
       const r = runOnce(pt.params);
       const c = r.conservation;
       expect(c.offered, pt.series.name).toBe(c.delivered + c.inFlight + Object.values(c.dropped).reduce((a, b) => a + b, 0));
-      expect(r.goodputGbps, pt.series.name).toBeGreaterThan(9.3);
+      if (pt.params.backend === "e1000" && pt.params.traffic.direction === "tx") expect(r.cpu.guest.busyCores, pt.series.name).toBeGreaterThan(0.95);
+      else expect(r.goodputGbps, pt.series.name).toBeGreaterThan(9.3);
       if (pt.params.traffic.direction === "tx") expect(r.counters.tsoFrames, pt.series.name).toBeGreaterThan(0);
       if (pt.params.backend === "sriov") expect(Object.values(r.exitsPerSec).reduce((a, b) => a + b, 0), pt.series.name).toBe(0);
     }
