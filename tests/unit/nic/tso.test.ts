@@ -14,6 +14,7 @@ import { tsoSegmentInto, tsoSegments } from "../../../src/nic/tso.js";
 import { TXD_STA } from "../../../src/nic/descriptors.js";
 import { E1000_TDT } from "../../../src/nic/regs.js";
 import { Template } from "../../../sim/traffic/packets.js";
+import { tcpStream } from "../sim/tcp-stream.js";
 import { RecordingMsi, TinyDriver } from "./tiny-driver.js";
 
 const MAC_A = 0x0200_0000_0001;
@@ -32,24 +33,8 @@ function vf(opts: { mbps?: number; vlan?: number; count?: number } = {}): { nic:
   return { nic, d, mem, wire };
 }
 
-/** The frames a sender sends one by one, and the TSO packet made of them (first headers, all payload). */
-function stream(mss: number, n: number, ts: boolean, seq: number, ipId: number, psh: boolean): { frames: Uint8Array[]; pkt: Uint8Array } {
-  const tpl = Template.tcp(mss, ts, MAC_A, REMOTE, 0x0a010001, 0x0a000001, 10000, 5001);
-  const frames: Uint8Array[] = [];
-  const pkt = new Uint8Array(tpl.payOff + n * mss);
-  for (let k = 0; k < n; k++) {
-    tpl.setTcp((seq + k * mss) % 2 ** 32, 0, 0x10 | (psh && k === n - 1 ? 0x08 : 0));
-    tpl.setTag(1, k);
-    tpl.setIpId(ipId + k);
-    const f = new Uint8Array(tpl.len);
-    tpl.copyTo(f);
-    frames.push(f);
-    if (k === 0) pkt.set(f);
-    else pkt.set(f.subarray(tpl.payOff), tpl.payOff + k * mss);
-  }
-  pkt[tpl.l4Off + 13] = 0x10 | (psh ? 0x08 : 0);
-  return { frames, pkt };
-}
+/** The frames a sender sends one by one, and the TSO packet made of them (tcp-stream.ts), from this VF's MAC. */
+const stream = (mss: number, n: number, ts: boolean, seq: number, ipId: number, psh: boolean) => tcpStream({ mss, n, ts, seq, ipId, psh, srcMac: MAC_A, dstMac: REMOTE });
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
 

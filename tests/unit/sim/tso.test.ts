@@ -9,6 +9,7 @@ import { Hypervisor } from "../../../src/hypervisor-glue/hypervisor.js";
 import { VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_LEN, VRING_DESC_F_NEXT, VringDevice, VringDriver, vringLayout } from "../../../sim/backends/virtio/vring.js";
 import { TSO_MAX_FRAME, Template, finishTsoFrame, parse, tsoSegment, tsoSegmentCount } from "../../../sim/traffic/packets.js";
 import { HostGro } from "../../../sim/backends/common/host-gro.js";
+import { tcpStream } from "./tcp-stream.js";
 import { foldChecksum, onesComplementSum } from "../../../sim/pcap/frames.js";
 import { DEFAULT_RUN, type RunParams } from "../../../sim/params.js";
 import { loadScenario } from "../../../sim/scenario.js";
@@ -69,24 +70,12 @@ const stream = fc.record({
  * frame's payload, PSH as the last has it, then finishTsoFrame.
  */
 function build(d: { mss: number; ipId: number; seq: number; n: number; pshLast: boolean; ts: boolean; fill: number }): { frames: Uint8Array[]; sup: Uint8Array; len: number; s: Stream } {
-  const tpl = Template.tcp(d.mss, d.ts, 0x020000000100, 0x029900000001, 0x0a010001, 0x0a000001, 10000, 5001);
-  const maxN = Math.floor((0xffff - (tpl.payOff - 14)) / d.mss);
-  const n = Math.min(d.n, maxN);
-  const frames: Uint8Array[] = [];
+  const hdr = 14 + 20 + 20 + (d.ts ? 12 : 0);
+  const n = Math.min(d.n, Math.floor((0xffff - (hdr - 14)) / d.mss));
+  const { frames, pkt, tpl } = tcpStream({ mss: d.mss, n, seq: d.seq, ipId: d.ipId, psh: d.pshLast, ts: d.ts, tagBase: d.fill });
   const sup = new Uint8Array(TSO_MAX_FRAME);
-  for (let k = 0; k < n; k++) {
-    const psh = k === n - 1 && d.pshLast;
-    tpl.setTcp((d.seq + k * d.mss) % 2 ** 32, 0, 0x10 | (psh ? 0x08 : 0));
-    tpl.setTag(3, k + d.fill);
-    tpl.setIpId(d.ipId + k);
-    const f = new Uint8Array(tpl.len);
-    tpl.copyTo(f);
-    frames.push(f);
-    if (k === 0) tpl.copyTo(sup);
-    else sup.set(tpl.buf.subarray(tpl.payOff, tpl.payOff + d.mss), tpl.payOff + k * d.mss);
-  }
-  const len = tpl.payOff + n * d.mss;
-  sup[tpl.l4Off + 13] = 0x10 | (d.pshLast ? 0x08 : 0);
+  sup.set(pkt);
+  const len = pkt.length;
   expect(finishTsoFrame(sup, len)).toBe(true);
   return { frames, sup, len, s: { tpl, mss: d.mss, ipId: d.ipId, seq: d.seq, n, pshLast: d.pshLast, ts: d.ts } };
 }

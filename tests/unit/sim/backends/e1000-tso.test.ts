@@ -11,7 +11,8 @@ import { E1000GuestNic } from "../../../../sim/backends/e1000/backend.js";
 import { GUEST_BAR_GPA } from "../../../../sim/backends/types.js";
 import { DEFAULT_RUN } from "../../../../sim/params.js";
 import { runOnce, type RunResult } from "../../../../sim/run.js";
-import { TSO_MAX_FRAME, Template } from "../../../../sim/traffic/packets.js";
+import { TSO_MAX_FRAME } from "../../../../sim/traffic/packets.js";
+import { tcpStream } from "../tcp-stream.js";
 
 const MiB = 2 ** 20;
 const ENTRIES = 256;
@@ -35,24 +36,8 @@ function rig() {
   return { g, dev, nic, segs, packets, L };
 }
 
-/** The frames a sender sends one by one, and the super-frame made of them (first headers, all payload; IPv4 length as the stack leaves it). */
-function stream(mss: number, n: number, seq: number, ipId: number, psh: boolean) {
-  const tpl = Template.tcp(mss, true, 0x020000000100, 0x029900000001, 0x0a010001, 0x0a000001, 10000, 5001);
-  const frames: Uint8Array[] = [];
-  const pkt = new Uint8Array(tpl.payOff + n * mss);
-  for (let k = 0; k < n; k++) {
-    tpl.setTcp((seq + k * mss) % 2 ** 32, 0, 0x10 | (psh && k === n - 1 ? 0x08 : 0));
-    tpl.setTag(1, k);
-    tpl.setIpId(ipId + k);
-    const f = new Uint8Array(tpl.len);
-    tpl.copyTo(f);
-    frames.push(f);
-    if (k === 0) pkt.set(f);
-    else pkt.set(f.subarray(tpl.payOff), tpl.payOff + k * mss);
-  }
-  pkt[tpl.l4Off + 13] = 0x10 | (psh ? 0x08 : 0);
-  return { frames, pkt };
-}
+/** The frames a sender sends one by one, and the super-frame made of them (tcp-stream.ts). */
+const stream = (mss: number, n: number, seq: number, ipId: number, psh: boolean) => tcpStream({ mss, n, seq, ipId, psh, ts: true });
 
 describe("e1000 TSO in the emulated device", () => {
   it("the emulation's segments are byte for byte the frames the stack would have sent one by one; completion is seen on the packet's last descriptor", () => {
