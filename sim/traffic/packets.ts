@@ -363,10 +363,6 @@ const TCP_CSUM = 16;
 /** The Internet checksum of b[from, to) with `sum` (a pseudo-header's) added. */
 const csumOf = (b: Uint8Array, from: number, to: number, sum: number): number => foldChecksum(onesComplementSum(b, from, to - from, sum));
 
-/** Where an IPv4/TCP frame's headers are (src/nic/tso.ts's tcpLayout): IP header offset, TCP header offset, payload offset. */
-export const TsoHdr = TcpLayout;
-const tcpHeaders = tcpLayout;
-
 /** The pseudo-header sum (RFC 793: source, destination, protocol, TCP length) of the frame's IPv4 header, unfolded. */
 function pseudoSum(b: Uint8Array, ip: number, tcpLen: number): number {
   return onesComplementSum(b, ip + 12, 8, IPPROTO_TCP + tcpLen);
@@ -380,20 +376,20 @@ function pseudoSum(b: Uint8Array, ip: number, tcpLen: number): number {
  * IPv4/TCP or longer than an IPv4 datagram.
  */
 export function finishTsoFrame(b: Uint8Array, len: number): boolean {
-  if (!tcpHeaders(b, len)) return false;
-  const ip = TsoHdr.ipOff;
+  if (!tcpLayout(b, len)) return false;
+  const ip = TcpLayout.ipOff;
   if (len - ip > 0xffff) return false;
   put16(b, ip + 2, len - ip);
   put16(b, ip + IP_CSUM, 0);
-  put16(b, ip + IP_CSUM, csumOf(b, ip, TsoHdr.l4Off, 0));
-  put16(b, TsoHdr.l4Off + TCP_CSUM, ~foldChecksum(pseudoSum(b, ip, len - TsoHdr.l4Off)) & 0xffff);
+  put16(b, ip + IP_CSUM, csumOf(b, ip, TcpLayout.l4Off, 0));
+  put16(b, TcpLayout.l4Off + TCP_CSUM, ~foldChecksum(pseudoSum(b, ip, len - TcpLayout.l4Off)) & 0xffff);
   return true;
 }
 
 /** Segments a TSO super-frame of `len` bytes cuts into at `mss` payload bytes each (0 when it is not IPv4/TCP). */
 export function tsoSegmentCount(b: Uint8Array, len: number, mss: number): number {
-  if (mss <= 0 || !tcpHeaders(b, len)) return 0;
-  return tsoSegments(len, TsoHdr.payOff, mss);
+  if (mss <= 0 || !tcpLayout(b, len)) return 0;
+  return tsoSegments(len, TcpLayout.payOff, mss);
 }
 
 /**
@@ -403,5 +399,5 @@ export function tsoSegmentCount(b: Uint8Array, len: number, mss: number): number
  */
 export function tsoSegment(src: Uint8Array, len: number, mss: number, k: number, out: Uint8Array): number {
   if (tsoSegmentCount(src, len, mss) === 0) return 0;
-  return tsoSegmentInto(src, 0, len, TsoHdr.ipOff, TsoHdr.l4Off, TsoHdr.payOff, true, mss, k, out, 0);
+  return tsoSegmentInto(src, 0, len, TcpLayout.ipOff, TcpLayout.l4Off, TcpLayout.payOff, true, mss, k, out, 0);
 }

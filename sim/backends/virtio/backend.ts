@@ -29,7 +29,8 @@ import type { CaptureSet } from "../../model/capture.js";
 import { HostNet, hostNetCosts, type GuestPort, type HostCtx, type StagedQueue } from "../common/host-net.js";
 import { GUEST_BAR_GPA, GUEST_DATA_BASE, GUEST_NET_VECTOR, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
 import { VIRTIO_NET_HDR_LEN, VringDevice, VringDriver, vringLayout } from "./vring.js";
-import { TSO_MAX_FRAME, TsoHdr, tsoSegment, tsoSegmentCount } from "../../traffic/packets.js";
+import { TSO_MAX_FRAME, tsoSegment, tsoSegmentCount } from "../../traffic/packets.js";
+import { TcpLayout } from "../../../src/nic/tso.js";
 
 const RX_Q = 0;
 const TX_Q = 1;
@@ -123,8 +124,8 @@ export class VirtioNetDriver implements GuestNic {
     let csumStart = 0;
     if (gsoSize > 0) {
       if (tsoSegmentCount(frame, len, gsoSize) === 0) return false; // not a TCPv4 super-frame
-      hdrLen = TsoHdr.payOff;
-      csumStart = TsoHdr.l4Off;
+      hdrLen = TcpLayout.payOff;
+      csumStart = TcpLayout.l4Off;
     }
     if (!this.txq.addOutbuf(frame, len, gsoSize, hdrLen, csumStart)) return false;
     this.meter.ns += this.c.txNs;
