@@ -182,6 +182,7 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
   ) {
     this.mapped = new Float64Array(grantEntries).fill(-1);
     this.scratch = new Uint8Array(gso ? Math.max(bufSize, XEN_NETIF_MAX_TX_SIZE) : bufSize);
+    this.rxStaging = staging + txStageBytes(bufSize, gso);
     this.dropRxFull = ledger.reason("netback:vif-qdisc-full");
     this.rxq = new VifRxQueue(rxRingBytes(bufSize), RX_QUEUE_BYTES, VIF_QDISC_LEN, 60);
     this.dropTxBad = ledger.reason("netback:tx-grant-error");
@@ -193,8 +194,10 @@ export class NetbackQueue implements HostCtx, GuestPort, EventChannelPeer, Stage
   private txStage(k: number): number {
     return this.gso ? this.staging + this.pOff[k]! : this.staging + k * this.bufSize;
   }
+  /** Where the RX byte ring starts in the staging block (after the TX batch's staging). */
+  private readonly rxStaging: number;
   private rxStage(off: number): number {
-    return this.staging + txStageBytes(this.bufSize, this.gso) + off;
+    return this.rxStaging + off;
   }
 
   /**
