@@ -2,9 +2,10 @@
  * Where a ring driver (rings.ts) puts its descriptor rings and packet buffers in the memory it owns
  * (pure arithmetic). Per queue pair, from a 4 KiB boundary: the TX ring, the RX ring, each rounded up
  * to whole 4 KiB pages as igb does (ALIGN(size, 4096) for dma_alloc_coherent), so a ring never shares
- * a page with a buffer; then the TX buffers and the RX buffers, slot i's buffer at base + i × stride
- * (stride ≥ the buffer size: a larger stride spreads a ring's buffers over more pages, which sets
- * the DMA working set an IOTLB has to cover). Addresses are the driver's (GPAs for a guest driver).
+ * a page with a buffer; then the TX buffers and the RX buffers, buffer i at base + i × stride
+ * (stride ≥ the buffer size: a larger stride spreads the buffers over more pages, which sets the DMA
+ * working set an IOTLB has to cover). RX slot i keeps buffer i; the TX buffers are a pool the driver
+ * takes from, last freed first (rings.ts). Addresses are the driver's (GPAs for a guest driver).
  */
 import { DESC_SIZE } from "../nic/descriptors.js";
 

@@ -8,8 +8,11 @@
  *
  * It reaches the device only by 32-bit MMIO on BAR0 (`RegPort`) and its memory only through RAM
  * accessors (`DriverMemory`: a guest's RAM by GPA, or the host's). Rings and buffers are where a
- * `DmaLayout` (dma-layout.ts) puts them: slot i of a ring always uses the buffer at
- * base + i × stride, so a ring's DMA working set is ring size × stride bytes.
+ * `DmaLayout` (dma-layout.ts) puts them. RX slot i always uses the buffer at base + i × stride (igb's
+ * buffers stay with their descriptor and are recycled in place), so an RX ring's DMA working set is
+ * ring size × stride bytes. A TX frame is sent from where the stack built it, a socket buffer the
+ * kernel's slab allocator hands out: the queue's TX buffers are a pool taken last freed, first
+ * reused (a per-CPU slab freelist), so the TX working set is the frames in flight, not the ring.
  *
  * DMA API: every buffer is mapped (`DmaMapper.map`, dma_map_single) right before the device may
  * touch it and unmapped once the driver takes it back: a TX buffer at xmit and at reclaim, an RX
@@ -214,6 +217,11 @@ export class IgbRings {
   private txFrameLen = new Int32Array(0);
   /** For a TSO packet's first slot, the index of its last descriptor, whose DD completes it (next_to_watch); −1 otherwise. */
   private txWatch = new Int32Array(0);
+  /** Per slot: the index of the TX buffer it holds (−1: none). */
+  private txBufAt = new Int32Array(0);
+  /** Per queue: free TX buffer indices as a stack ([q × count + k], k < txPoolTop[q]); the top is the last freed. */
+  private txPool = new Int32Array(0);
+  private readonly txPoolTop = new Int32Array(MAX_QUEUES);
   /** A TSO packet's headers, pre-filled for the device before they are copied. */
   private readonly tsoHdr = new Uint8Array(512);
   private rxIova = new Float64Array(0);
@@ -265,6 +273,8 @@ export class IgbRings {
     this.txSeg = new Int32Array(queues * this.txCount);
     this.txFrameLen = new Int32Array(queues * this.txCount);
     this.txWatch = new Int32Array(queues * this.txCount).fill(-1);
+    this.txBufAt = new Int32Array(queues * this.txCount).fill(-1);
+    this.txPool = new Int32Array(queues * this.txCount);
     this.rxIova = new Float64Array(queues * this.rxCount).fill(-1);
     for (let q = 0; q < queues; q++) {
       this.txRing[q] = L.txRing[q]!;
@@ -274,6 +284,8 @@ export class IgbRings {
       this.txTail[q] = 0;
       this.txClean[q] = 0;
       this.txKicked[q] = 0;
+      for (let k = 0; k < this.txCount; k++) this.txPool[q * this.txCount + k] = this.txCount - 1 - k;
+      this.txPoolTop[q] = this.txCount;
       this.rxNext[q] = 0;
       this.rxNtu[q] = 0;
       this.rxSkipping[q] = 0;
@@ -392,10 +404,12 @@ export class IgbRings {
     let off = 0;
     for (let k = 1; k <= need; k++) {
       const seg = len - off < bs ? len - off : bs;
-      const buf = bufs + i * stride;
+      const b = this.takeTxBuf(q);
+      const buf = bufs + b * stride;
       mem.writeBytes(buf, frame, off, seg);
       const iova = dma.map(buf, seg);
       const s = base + i;
+      this.txBufAt[s] = b;
       this.txIova[s] = iova;
       this.txSeg[s] = seg;
       const d = ring + i * D_SIZE;
@@ -463,6 +477,7 @@ export class IgbRings {
     mem.write32(d + 8, (E1000_ADVTXD_TUCMD_L4T_TCP | E1000_ADVTXD_TUCMD_IPV4 | (E1000_ADVTXD_DTYP_CTXT << 20) | (E1000_TXD_CMD_DEXT << CMD_SHIFT)) >>> 0);
     mem.write32(d + 12, ((mss << E1000_ADVTXD_MSS_SHIFT) | (l4len << E1000_ADVTXD_L4LEN_SHIFT)) >>> 0);
     this.txIova[base + i] = -1;
+    this.txBufAt[base + i] = -1;
     this.txSeg[base + i] = 0;
     this.txFrameLen[base + i] = 0;
     i = i + 1 === count ? 0 : i + 1;
@@ -480,13 +495,15 @@ export class IgbRings {
     let off = 0;
     for (let k = 1; k <= data; k++) {
       const seg = len - off < bs ? len - off : bs;
-      const buf = this.txBufs[q]! + i * this.stride;
+      const b = this.takeTxBuf(q);
+      const buf = this.txBufs[q]! + b * this.stride;
       if (k === 1) {
         mem.writeBytes(buf, h, 0, hdr);
         mem.writeBytes(buf + hdr, frame, hdr, seg - hdr);
       } else mem.writeBytes(buf, frame, off, seg);
       const iova = this.dma.map(buf, seg);
       const s = base + i;
+      this.txBufAt[s] = b;
       this.txIova[s] = iova;
       this.txSeg[s] = seg;
       this.txFrameLen[s] = k === data ? len : 0;
@@ -544,6 +561,7 @@ export class IgbRings {
           const s = base + j;
           if (this.txIova[s]! >= 0) dma.unmap(this.txIova[s]!, this.txSeg[s]!);
           this.txIova[s] = -1;
+          this.freeTxBuf(q, s);
           if (j === w) {
             c.txPackets++;
             c.txBytes += this.txFrameLen[s]!;
@@ -558,6 +576,7 @@ export class IgbRings {
       const s = base + i;
       dma.unmap(this.txIova[s]!, this.txSeg[s]!);
       this.txIova[s] = -1;
+      this.freeTxBuf(q, s);
       const len = this.txFrameLen[s]!;
       if (len > 0) {
         c.txPackets++;
@@ -676,12 +695,33 @@ export class IgbRings {
       this.txIova[s] = -1;
       this.txFrameLen[s] = 0;
       this.txWatch[s] = -1;
+      this.txBufAt[s] = -1;
+      // every buffer free, buffer 0 on top
+      this.txPool[base + i] = this.txCount - 1 - i;
     }
+    this.txPoolTop[q] = this.txCount;
     if (this.txRingIova[q]! >= 0) this.dma.unmap(this.txRingIova[q]!, this.txCount * D_SIZE);
     this.txRingIova[q] = -1;
     this.txTail[q] = 0;
     this.txClean[q] = 0;
     this.txKicked[q] = 0;
+  }
+
+  /** A free TX buffer of queue q, the last one freed (there is always one: a slot in use holds at most one, and one slot stays empty). */
+  private takeTxBuf(q: number): number {
+    const top = this.txPoolTop[q]! - 1;
+    this.txPoolTop[q] = top;
+    return this.txPool[q * this.txCount + top]!;
+  }
+
+  /** Give slot s's TX buffer back to queue q's pool. */
+  private freeTxBuf(q: number, s: number): void {
+    const b = this.txBufAt[s]!;
+    if (b < 0) return;
+    this.txBufAt[s] = -1;
+    const top = this.txPoolTop[q]!;
+    this.txPool[q * this.txCount + top] = b;
+    this.txPoolTop[q] = top + 1;
   }
 
   /** Unmap RX buffers still posted on queue q (igb_clean_rx_ring) and its ring. */
