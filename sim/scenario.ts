@@ -14,7 +14,7 @@
  *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues, vcpuHalt, guestGro, guestGso, guestHz }
  *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride, tso }
  *   xen: { grants, queues, netback, gso }
- *   virtio: { eventIdx, queueSize, tso }
+ *   virtio: { eventIdx, queueSize, tso, indirect }
  *   e1000: { tso }
  *   costs: { <any key of sim/costs.ts>: number }
  *   run: { seed, warmupUs, measureUs, drainUs }
@@ -79,7 +79,7 @@ const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "win
 const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues", "vcpuHalt", "guestGro", "guestGso", "guestHz"] as const;
 const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride", "tso"] as const;
 const XEN_KEYS = ["grants", "queues", "netback", "gso"] as const;
-const VIRTIO_KEYS = ["eventIdx", "queueSize", "tso"] as const;
+const VIRTIO_KEYS = ["eventIdx", "queueSize", "tso", "indirect"] as const;
 const E1000_KEYS = ["tso"] as const;
 const RUN_KEYS = ["seed", "warmupUs", "measureUs", "drainUs"] as const;
 
@@ -187,6 +187,7 @@ function readVirtio(r: Reader, v: Val, base: VirtioParams): VirtioParams {
   x.eventIdx = f.optWith("eventIdx", (y) => r.bool(y), x.eventIdx);
   x.queueSize = f.optWith("queueSize", (y) => r.oneOf(y, [64, 128, 256, 512, 1024]), x.queueSize);
   x.tso = f.optWith("tso", (y) => r.bool(y), x.tso);
+  x.indirect = f.optWith("indirect", (y) => r.bool(y), x.indirect);
   return x;
 }
 

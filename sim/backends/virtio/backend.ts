@@ -28,7 +28,7 @@ import { GuestKernel, TxMarks, type GuestNic, type RxConsumer } from "../../mode
 import type { CaptureSet } from "../../model/capture.js";
 import { HostNet, hostNetCosts, type GuestPort, type HostCtx, type StagedQueue } from "../common/host-net.js";
 import { GUEST_BAR_GPA, GUEST_DATA_BASE, GUEST_NET_VECTOR, guestRamFor, rxBufferFor, type BackendContext, type BackendInstance } from "../types.js";
-import { VIRTIO_NET_HDR_LEN, VringDevice, VringDriver, vringLayout } from "./vring.js";
+import { indirectTableBytes, VIRTIO_NET_HDR_LEN, VringDevice, VringDriver, vringLayout } from "./vring.js";
 import { TSO_MAX_FRAME, tsoSegment, tsoSegmentCount } from "../../traffic/packets.js";
 import { TcpLayout } from "../../../src/nic/tso.js";
 
@@ -80,6 +80,7 @@ export class VirtioNetDriver implements GuestNic {
   ) {
     this.scratch = new Uint8Array(Math.max(maxFrame, tsoMaxFrame));
     this.minTxFree = tsoMaxFrame > 0 ? txq.descsFor(tsoMaxFrame) : 1;
+    this.maxTx = Math.max(maxFrame, tsoMaxFrame);
     this.mergeable = tsoMaxFrame > 0;
   }
 
@@ -91,7 +92,16 @@ export class VirtioNetDriver implements GuestNic {
     this.rx!.rx(this.scratch, len, this.rxq.rxGsoSize);
   };
 
+  /**
+   * The queue stops while the ring has fewer free descriptors than a largest packet's buffers (as
+   * Linux's start_xmit stops it below 2 + MAX_SKB_FRAGS, indirect descriptors or not), or the page
+   * pool of indirect descriptors lacks them.
+   */
   private readonly minTxFree: number;
+  private readonly maxTx: number;
+  private txRoom(): boolean {
+    return this.txq.free >= this.minTxFree && this.txq.pagesFree >= this.txq.descsFor(this.maxTx);
+  }
 
   /** Post every RX buffer, turn TX callbacks off, and tell the device. */
   up(): void {
@@ -110,13 +120,12 @@ export class VirtioNetDriver implements GuestNic {
   }
 
   canXmit(): boolean {
-    const need = this.minTxFree;
-    if (this.txq.free >= need) return true;
+    if (this.txRoom()) return true;
     this.reclaimTx();
-    if (this.txq.free >= need) return true;
+    if (this.txRoom()) return true;
     // queue full: stop it and ask for a (delayed) TX interrupt
     if (this.txq.enableCbDelayed()) this.reclaimTx();
-    return this.txq.free >= need;
+    return this.txRoom();
   }
 
   xmit(frame: Uint8Array, len: number, gsoSize = 0): boolean {
@@ -328,23 +337,31 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
   const qs = p.virtio.queueSize;
   const rxL = vringLayout(GUEST_DATA_BASE, qs);
   const txL = vringLayout(GUEST_DATA_BASE + Math.ceil(rxL.bytes / 4096) * 4096, qs);
-  const bufs = txL.desc + Math.ceil(txL.bytes / 4096) * 4096;
+  // with indirect descriptors each TX head has a table of up to a largest packet's buffers
+  const maxEntries = Math.ceil((VIRTIO_NET_HDR_LEN + Math.max(ctx.maxFrame, tso)) / txBufSize);
+  const tables = txL.desc + Math.ceil(txL.bytes / 4096) * 4096;
+  const tableBytes = p.virtio.indirect ? Math.ceil(indirectTableBytes(qs, maxEntries) / 4096) * 4096 : 0;
+  const bufs = tables + tableBytes;
   const ram = guestRamFor(bufs - GUEST_DATA_BASE + qs * (bufSize + txBufSize));
   const vhostCosts = { perPacketNs: t.vhostPerPacket, copyPerByteNs: perByteNs(ctx.costs, "vhostCopyPerByte"), tapNs: t.tapPerPacket };
   const kernels: GuestKernel[] = [];
   const guests: Guest[] = [];
   const drivers: VirtioNetDriver[] = [];
   const vhosts: VhostNet[] = [];
+  const txDevs: VringDevice[] = [];
   if (tso > 0) net.enableGro();
   for (let i = 0; i < p.vms; i++) {
     const g = platform.hv.createGuest(`vm${i}`, ram, 1);
     guests.push(g);
     const ev = p.virtio.eventIdx;
     const rxDrv = new VringDriver(g, rxL, bufs, bufSize, ev);
-    const txDrv = new VringDriver(g, txL, bufs + qs * bufSize, txBufSize, ev);
+    const txBufs = bufs + qs * bufSize;
+    const indirect = p.virtio.indirect ? { tableGpa: tables, maxEntries, pageGpa: txBufs, pages: qs } : undefined;
+    const txDrv = new VringDriver(g, txL, txBufs, txBufSize, ev, indirect);
     const rxDev = new VringDevice(g, rxL, ev);
     rxDev.mergeable = tso > 0;
     const txDev = new VringDevice(g, txL, ev);
+    txDevs.push(txDev);
     const core = i % ctx.cores.vhost.length;
     const vh = new VhostNet(i, net.txqFor(core), g, rxDev, txDev, net, vhostCosts, Math.max(ctx.maxFrame, tso));
     vh.worker = ctx.workers.add(`vhost-${i}`, ctx.cores.vhost[core]!, vh);
@@ -375,6 +392,9 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
       }
       for (const v of vhosts) c.vhostSignals! += v.signals;
       if (tso > 0) c.vhostTsoFrames = vhosts.reduce((a, v) => a + v.tsoFrames, 0);
+      if (tso > 0 && p.virtio.indirect) c.indirectTx = drivers.reduce((a, d) => a + d.txq.indirectAdds, 0);
+      const broken = txDevs.reduce((a, d) => a + d.errors, 0);
+      if (broken > 0) c.vhostQueueErrors = broken;
       return c;
     },
   };

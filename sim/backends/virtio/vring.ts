@@ -3,13 +3,15 @@
  * available ring and used ring, with event-index notification suppression
  * (VIRTIO_RING_F_EVENT_IDX). The driver side (guest) and the device side (vhost) both work on the
  * same bytes through the guest's memory; nothing here allocates per packet. A TX packet may be a
- * descriptor chain (VRING_DESC_F_NEXT) and an RX packet may span mergeable buffers
+ * descriptor chain (VRING_DESC_F_NEXT) or, with VIRTIO_RING_F_INDIRECT_DESC, one ring descriptor
+ * pointing at a table of them (VRING_DESC_F_INDIRECT), and an RX packet may span mergeable buffers
  * (VIRTIO_NET_F_MRG_RXBUF: num_buffers in its virtio_net_hdr), as TSO both ways needs.
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 
 export const VRING_DESC_F_NEXT = 1;
 export const VRING_DESC_F_WRITE = 2;
+export const VRING_DESC_F_INDIRECT = 4;
 export const VRING_AVAIL_F_NO_INTERRUPT = 1;
 export const VRING_USED_F_NO_NOTIFY = 1;
 export const VRING_DESC_SIZE = 16;
@@ -47,9 +49,29 @@ export function vringLayout(gpa: number, size: number): VringLayout {
 }
 
 /**
- * Guest driver side of one virtqueue. Buffers are fixed per descriptor (one buffer per slot); a TX
- * frame longer than one buffer (a TSO super-frame) takes a chain of them from the free list, linked
- * by the descriptors' next fields with VRING_DESC_F_NEXT on all but the last (no indirect tables).
+ * VIRTIO_RING_F_INDIRECT_DESC on a TX queue: where the driver keeps each head's table (`maxEntries`
+ * descriptors at tableGpa + head × maxEntries × 16) and the pages its packets' bytes live in, a pool
+ * of `pages` buffers at pageGpa + k × bufSize taken last freed first (the socket buffers' pages).
+ */
+export interface IndirectTx {
+  readonly tableGpa: number;
+  readonly maxEntries: number;
+  readonly pageGpa: number;
+  readonly pages: number;
+}
+
+/** Bytes the indirect tables of a queue of `size` entries take. */
+export function indirectTableBytes(size: number, maxEntries: number): number {
+  return size * maxEntries * VRING_DESC_SIZE;
+}
+
+/**
+ * Guest driver side of one virtqueue. Without indirect descriptors buffers are fixed per descriptor
+ * (one buffer per slot), and a TX frame longer than one buffer (a TSO super-frame) takes a chain of
+ * them from the free list, linked by the descriptors' next fields with VRING_DESC_F_NEXT on all but
+ * the last. With them (`indirect`, as Linux's virtqueue_add_split when a packet has more than one
+ * buffer) such a frame takes one ring descriptor, VRING_DESC_F_INDIRECT, whose address is a table
+ * of the chain; every TX packet's bytes then come from the page pool.
  */
 export class VringDriver {
   private freeHead = 0;
@@ -60,8 +82,28 @@ export class VringDriver {
   private kickedIdx = 0;
   kicks = 0;
   suppressedKicks = 0;
+  /** Indirect tables used (packets sent as one ring descriptor). */
+  indirectAdds = 0;
+  /** With indirect descriptors: free page indices (a stack, the last freed on top), and each head's pages. */
+  private readonly pool: Int32Array;
+  private poolTop = 0;
+  private readonly pagesOf: Int32Array;
+  private readonly pagesCount: Int32Array;
 
-  constructor(readonly g: Guest, readonly L: VringLayout, readonly bufGpa: number, readonly bufSize: number, readonly eventIdx = true) {
+  constructor(
+    readonly g: Guest,
+    readonly L: VringLayout,
+    readonly bufGpa: number,
+    readonly bufSize: number,
+    readonly eventIdx = true,
+    readonly indirect?: IndirectTx,
+  ) {
+    const ind = indirect;
+    this.pool = new Int32Array(ind === undefined ? 0 : ind.pages);
+    for (let k = 0; k < this.pool.length; k++) this.pool[k] = this.pool.length - 1 - k;
+    this.poolTop = this.pool.length;
+    this.pagesOf = new Int32Array(ind === undefined ? 0 : L.size * ind.maxEntries);
+    this.pagesCount = new Int32Array(ind === undefined ? 0 : L.size);
     this.numFree = L.size;
     for (let i = 0; i < L.size; i++) {
       const d = L.desc + i * VRING_DESC_SIZE;
@@ -78,9 +120,21 @@ export class VringDriver {
     return this.numFree;
   }
 
-  /** Descriptors a TX frame of `len` bytes takes (its header and bytes across buffers). */
+  /** Buffers a TX frame of `len` bytes takes (its header and bytes across them): ring descriptors without indirect tables. */
   descsFor(len: number): number {
     return Math.ceil((VIRTIO_NET_HDR_LEN + len) / this.bufSize);
+  }
+
+  /** Free pages of the indirect pool (Infinity without indirect descriptors). */
+  get pagesFree(): number {
+    return this.indirect === undefined ? Infinity : this.poolTop;
+  }
+
+  /** Whether a TX frame of `len` bytes can be added now: its ring descriptors, or one and its pages. */
+  roomFor(len: number): boolean {
+    const need = this.descsFor(len);
+    if (this.indirect === undefined) return this.numFree >= need;
+    return this.numFree >= 1 && this.poolTop >= need && need <= this.indirect.maxEntries;
   }
 
   /**
@@ -91,6 +145,7 @@ export class VringDriver {
    * false when the ring lacks the descriptors.
    */
   addOutbuf(frame: Uint8Array, len: number, gsoSize = 0, hdrLen = 0, csumStart = 0): boolean {
+    if (this.indirect !== undefined) return this.addOutbufPooled(frame, len, gsoSize, hdrLen, csumStart);
     const need = this.descsFor(len);
     if (this.numFree < need) return false;
     const g = this.g;
@@ -99,28 +154,81 @@ export class VringDriver {
     let off = 0;
     for (let j = 0; j < need; j++) {
       const d = this.L.desc + id * VRING_DESC_SIZE;
-      let at = this.bufGpa + id * this.bufSize;
-      let room = this.bufSize;
-      if (j === 0) {
-        if (gsoSize > 0) {
-          g.write16(at, VIRTIO_NET_HDR_F_NEEDS_CSUM | (VIRTIO_NET_HDR_GSO_TCPV4 << 8));
-          g.write16(at + 2, hdrLen);
-          g.write16(at + 4, gsoSize);
-          g.write16(at + 6, csumStart);
-          g.write16(at + 8, TCP_CSUM_OFFSET);
-          g.write16(at + 10, 0);
-        } else for (let i = 0; i < VIRTIO_NET_HDR_LEN; i += 4) g.write32(at + i, 0);
-        at += VIRTIO_NET_HDR_LEN;
-        room -= VIRTIO_NET_HDR_LEN;
-      }
-      const n = Math.min(room, len - off);
-      g.writeBytes(at, frame, off, n);
-      off += n;
-      g.write32(d + 8, (j === 0 ? VIRTIO_NET_HDR_LEN : 0) + n);
+      const before = off;
+      off = this.fill(this.bufGpa + id * this.bufSize, frame, off, len, j === 0, gsoSize, hdrLen, csumStart);
+      g.write32(d + 8, (j === 0 ? VIRTIO_NET_HDR_LEN : 0) + off - before);
       g.write16(d + 12, j < need - 1 ? VRING_DESC_F_NEXT : 0);
       if (j < need - 1) id = g.read16(d + 14); // the free list's next is the chain's next
     }
     this.publish(head, id, need);
+    return true;
+  }
+
+  /**
+   * Write buffer `at`: with `first`, the virtio_net_hdr and then the frame from `off`, else the frame
+   * from `off`, as much as the buffer holds; returns the frame offset reached.
+   */
+  private fill(at: number, frame: Uint8Array, off: number, len: number, first: boolean, gsoSize: number, hdrLen: number, csumStart: number): number {
+    const g = this.g;
+    let room = this.bufSize;
+    if (first) {
+      if (gsoSize > 0) {
+        g.write16(at, VIRTIO_NET_HDR_F_NEEDS_CSUM | (VIRTIO_NET_HDR_GSO_TCPV4 << 8));
+        g.write16(at + 2, hdrLen);
+        g.write16(at + 4, gsoSize);
+        g.write16(at + 6, csumStart);
+        g.write16(at + 8, TCP_CSUM_OFFSET);
+        g.write16(at + 10, 0);
+      } else for (let i = 0; i < VIRTIO_NET_HDR_LEN; i += 4) g.write32(at + i, 0);
+      at += VIRTIO_NET_HDR_LEN;
+      room -= VIRTIO_NET_HDR_LEN;
+    }
+    const n = Math.min(room, len - off);
+    g.writeBytes(at, frame, off, n);
+    return off + n;
+  }
+
+  /**
+   * TX with indirect descriptors: the packet's bytes go into pages from the pool; a packet of one
+   * buffer takes one ring descriptor pointing at its page, a longer one one ring descriptor
+   * (VRING_DESC_F_INDIRECT) pointing at its head's table, which chains the pages by NEXT.
+   */
+  private addOutbufPooled(frame: Uint8Array, len: number, gsoSize: number, hdrLen: number, csumStart: number): boolean {
+    if (!this.roomFor(len)) return false;
+    const ind = this.indirect!;
+    const g = this.g;
+    const need = this.descsFor(len);
+    const head = this.freeHead;
+    const d = this.L.desc + head * VRING_DESC_SIZE;
+    const table = ind.tableGpa + head * ind.maxEntries * VRING_DESC_SIZE;
+    let off = 0;
+    for (let j = 0; j < need; j++) {
+      const page = this.pool[--this.poolTop]!;
+      this.pagesOf[head * ind.maxEntries + j] = page;
+      const at = ind.pageGpa + page * this.bufSize;
+      const before = off;
+      off = this.fill(at, frame, off, len, j === 0, gsoSize, hdrLen, csumStart);
+      const blen = (j === 0 ? VIRTIO_NET_HDR_LEN : 0) + off - before;
+      if (need === 1) {
+        g.write64n(d, at);
+        g.write32(d + 8, blen);
+        g.write16(d + 12, 0);
+      } else {
+        const e = table + j * VRING_DESC_SIZE;
+        g.write64n(e, at);
+        g.write32(e + 8, blen);
+        g.write16(e + 12, j < need - 1 ? VRING_DESC_F_NEXT : 0);
+        g.write16(e + 14, j + 1);
+      }
+    }
+    this.pagesCount[head] = need;
+    if (need > 1) {
+      g.write64n(d, table);
+      g.write32(d + 8, need * VRING_DESC_SIZE);
+      g.write16(d + 12, VRING_DESC_F_INDIRECT);
+      this.indirectAdds++;
+    }
+    this.publish(head, head, 1);
     return true;
   }
 
@@ -189,8 +297,13 @@ export class VringDriver {
     return n;
   }
 
-  /** detach_buf: the chain headed by `id` goes back to the free list whole. */
+  /** detach_buf: the chain headed by `id` goes back to the free list whole (an indirect head alone), its pool pages to the pool. */
   private detach(id: number): void {
+    const ind = this.indirect;
+    if (ind !== undefined && this.pagesCount[id]! > 0) {
+      for (let j = 0; j < this.pagesCount[id]!; j++) this.pool[this.poolTop++] = this.pagesOf[id * ind.maxEntries + j]!;
+      this.pagesCount[id] = 0;
+    }
     let last = id;
     let m = 1;
     while ((this.g.read16(this.L.desc + last * VRING_DESC_SIZE + 12) & VRING_DESC_F_NEXT) !== 0 && m < this.L.size) {
@@ -289,14 +402,22 @@ export class VringDevice {
   private signalledIdx = 0;
   interrupts = 0;
   suppressedInterrupts = 0;
+  /**
+   * A malformed indirect descriptor (length not a whole number of descriptors, an indirect entry in
+   * a table, a next beyond the table, a loop) breaks the queue as vhost's vq_err does: nothing more
+   * is taken from it (the packet stays where it is) and `errors` counts it.
+   */
+  broken = false;
+  errors = 0;
 
   constructor(readonly g: Guest, readonly L: VringLayout, readonly eventIdx = true) {
     g.write16(L.used, 0);
     g.write16(L.used + 2, 0);
   }
 
-  /** Entries the driver has published and the device has not consumed. */
+  /** Entries the driver has published and the device has not consumed (none once the queue is broken). */
   pending(): number {
+    if (this.broken) return 0;
     return (this.g.read16(this.L.avail + 2) - this.lastAvail) & 0xffff;
   }
 
@@ -309,11 +430,24 @@ export class VringDevice {
     if (this.pending() === 0) return -1;
     const g = this.g;
     const head = g.read16(this.L.avail + 4 + 2 * (this.lastAvail % this.L.size));
-    this.lastAvail = (this.lastAvail + 1) & 0xffff;
+    if (head >= this.L.size) return this.fail(); // "Guest says index is available": not a descriptor
+    const hd = this.L.desc + head * VRING_DESC_SIZE;
+    // an indirect head: its table holds the chain (vhost's get_indirect)
+    let base = this.L.desc;
+    let limit = this.L.size;
     let id = head;
+    if ((g.read16(hd + 12) & VRING_DESC_F_INDIRECT) !== 0) {
+      const tlen = g.read32(hd + 8);
+      if (tlen === 0 || tlen % VRING_DESC_SIZE !== 0) return this.fail();
+      base = g.read64n(hd);
+      limit = tlen / VRING_DESC_SIZE;
+      id = 0;
+    }
     let total = 0;
-    for (let j = 0; j < this.L.size; j++) {
-      const d = this.L.desc + id * VRING_DESC_SIZE;
+    let j = 0;
+    for (; j < limit; j++) {
+      const d = base + id * VRING_DESC_SIZE;
+      if (base !== this.L.desc && (g.read16(d + 12) & VRING_DESC_F_INDIRECT) !== 0) return this.fail();
       let addr = g.read64n(d);
       let len = g.read32(d + 8);
       if (j === 0) {
@@ -328,9 +462,18 @@ export class VringDevice {
       total += n;
       if ((g.read16(d + 12) & VRING_DESC_F_NEXT) === 0) break;
       id = g.read16(d + 14);
+      if (base !== this.L.desc && id >= limit) return this.fail();
     }
+    if (base !== this.L.desc && j === limit) return this.fail(); // a table that loops
+    this.lastAvail = (this.lastAvail + 1) & 0xffff;
     this.pushUsed(head, 0);
     return total;
+  }
+
+  private fail(): number {
+    this.broken = true;
+    this.errors++;
+    return -1;
   }
 
   /**

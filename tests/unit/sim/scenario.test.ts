@@ -160,6 +160,15 @@ describe("scenario files", () => {
     expect(got[4]).toMatch(/^s\.yaml:9:3: .*lro/); // e1000 has no such key
   });
 
+  it("takes virtio.indirect (on by default, as QEMU offers it) and says where a bad one is", () => {
+    expect(parseScenario("backends: [virtio]", "s.yaml").series[0]!.base.virtio.indirect).toBe(true);
+    const sc = parseScenario(["virtio: { indirect: false }", "series:", "  - { name: a, backend: virtio }", "  - { name: b, backend: virtio, virtio: { indirect: true } }"].join("\n"), "s.yaml");
+    expect(sc.series.map((x) => x.base.virtio.indirect)).toEqual([false, true]);
+    const got = issues(["virtio:", "  indirect: sometimes"].join("\n"));
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatch(/^s\.yaml:2:13: virtio\.indirect: expected/);
+  });
+
   it("takes xen.netback, and refuses multi-queue VIFs with a shared netback at the xen mapping", () => {
     const sc = parseScenario(["xen: { netback: tasklet }", "series:", "  - { name: a, backend: xen-pv }", "  - { name: b, backend: xen-pv, xen: { netback: per-cpu } }"].join("\n"), "s.yaml");
     expect(sc.series.map((x) => x.base.xen.netback)).toEqual(["tasklet", "per-cpu"]);

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Hypervisor } from "../../../src/hypervisor-glue/hypervisor.js";
-import { VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_LEN, VRING_DESC_F_NEXT, VringDevice, VringDriver, vringLayout } from "../../../sim/backends/virtio/vring.js";
+import { indirectTableBytes, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_LEN, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VringDevice, VringDriver, vringLayout } from "../../../sim/backends/virtio/vring.js";
+import type { Guest } from "../../../src/hypervisor-glue/guest.js";
 import { TSO_MAX_FRAME, Template, finishTsoFrame, parse, tsoSegment, tsoSegmentCount } from "../../../sim/traffic/packets.js";
 import { HostGro } from "../../../sim/backends/common/host-gro.js";
 import { tcpStream } from "./tcp-stream.js";
@@ -202,6 +203,120 @@ describe("descriptor chains in the split virtqueue", () => {
     expect(flags).toEqual([VRING_DESC_F_NEXT, VRING_DESC_F_NEXT, 0]);
     const lens = [0, 1, 2].map((i) => g.read32(L.desc + 16 * i + 8));
     expect(lens).toEqual([4096, 4096, 10_012 - 8192]);
+  });
+});
+
+describe("indirect descriptors (VIRTIO_RING_F_INDIRECT_DESC) in the TX virtqueue", () => {
+  /** A TX queue of `qs` entries with indirect tables at 0x40000 and a pool of `qs` pages of `bufSize` at 0x100000. */
+  function indirectQueue(qs: number, bufSize: number, maxEntries: number) {
+    const hv = new Hypervisor({ hostMemoryBytes: 512 * MiB, cpus: 1 });
+    const g = hv.createGuest("g", 64 * MiB, 1);
+    const L = vringLayout(0x10000, qs);
+    const ind = { tableGpa: 0x40000, maxEntries, pageGpa: 0x100000, pages: qs };
+    expect(indirectTableBytes(qs, maxEntries)).toBeLessThanOrEqual(0x100000 - 0x40000);
+    return { g, L, ind, drv: new VringDriver(g, L, 0x100000, bufSize, true, ind), dev: new VringDevice(g, L) };
+  }
+
+  it("a packet of several buffers takes one ring descriptor pointing at its table; vhost reads it whole; no page is in two packets; detach returns the descriptor and the pages", () => {
+    const ops = fc.array(fc.record({ len: fc.integer({ min: 14, max: 65_000 }), gso: fc.nat({ max: 1448 }), reclaimAfter: fc.boolean() }), { minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(fc.constantFrom(32, 64, 256), ops, (qs, list) => {
+        const bufSize = 4096;
+        const maxEntries = Math.ceil((VIRTIO_NET_HDR_LEN + 65_000) / bufSize);
+        const { g, L, drv, dev, ind } = indirectQueue(qs, bufSize, maxEntries);
+        const out = new Uint8Array(70_000);
+        const pending: Array<{ frame: Uint8Array; gso: number; pages: number[] }> = [];
+        const drain = (): void => {
+          for (const p of pending) {
+            const n = dev.popTx(out);
+            expect(n).toBe(p.frame.length);
+            expect(Buffer.from(out.subarray(0, n)).equals(Buffer.from(p.frame))).toBe(true);
+            expect(dev.gsoSize).toBe(p.gso);
+          }
+          expect(dev.popTx(out)).toBe(-1);
+          pending.length = 0;
+          dev.publishUsed();
+          drv.reclaim();
+          expect(drv.free).toBe(qs);
+          expect(drv.pagesFree).toBe(qs);
+        };
+        for (const [i, op] of list.entries()) {
+          const frame = Uint8Array.from({ length: op.len }, (_, j) => (j * 5 + i) & 0xff);
+          const need = drv.descsFor(op.len);
+          const free = drv.free;
+          const pages = drv.pagesFree;
+          const head = g.read16(L.avail + 2);
+          const ok = drv.addOutbuf(frame, op.len, op.gso, op.gso > 0 ? 54 : 0, op.gso > 0 ? 34 : 0);
+          expect(ok).toBe(free >= 1 && pages >= need);
+          if (ok) {
+            // one ring descriptor, `need` pages
+            expect(drv.free).toBe(free - 1);
+            expect(drv.pagesFree).toBe(pages - need);
+            const id = g.read16(L.avail + 4 + 2 * (head % qs));
+            const d = L.desc + id * 16;
+            let used: number[];
+            if (need > 1) {
+              expect(g.read16(d + 12)).toBe(VRING_DESC_F_INDIRECT);
+              expect(g.read32(d + 8)).toBe(need * 16);
+              const table = g.read64n(d);
+              expect(table).toBe(ind.tableGpa + id * maxEntries * 16);
+              used = Array.from({ length: need }, (_, j) => g.read64n(table + 16 * j));
+              expect(Array.from({ length: need }, (_, j) => g.read16(table + 16 * j + 12))).toEqual(Array.from({ length: need }, (_, j) => (j < need - 1 ? VRING_DESC_F_NEXT : 0)));
+            } else {
+              expect(g.read16(d + 12)).toBe(0);
+              used = [g.read64n(d)];
+            }
+            // every page from the pool, none shared with a packet in flight
+            for (const a of used) {
+              expect((a - ind.pageGpa) % bufSize).toBe(0);
+              expect(a >= ind.pageGpa && a < ind.pageGpa + qs * bufSize).toBe(true);
+              for (const p of pending) expect(p.pages).not.toContain(a);
+            }
+            pending.push({ frame, gso: op.gso, pages: used });
+          }
+          if (op.reclaimAfter || !ok) drain();
+        }
+        drain();
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("a malformed table breaks the queue as vhost's vq_err does: counted, nothing taken, no exception", () => {
+    const corrupt: Array<[string, (g: Guest, d: number, table: number) => void]> = [
+      ["a length that is not whole descriptors", (g, d) => g.write32(d + 8, 40)],
+      ["a zero length", (g, d) => g.write32(d + 8, 0)],
+      ["an indirect entry in the table", (g, _d, t) => g.write16(t + 16 + 12, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT)],
+      ["a next beyond the table", (g, _d, t) => g.write16(t + 14, 9)],
+      ["a table that loops", (g, _d, t) => g.write16(t + 16 + 14, 0)],
+    ];
+    for (const [what, spoil] of corrupt) {
+      const { g, L, drv, dev } = indirectQueue(64, 4096, 17);
+      expect(drv.addOutbuf(new Uint8Array(10_000), 10_000)).toBe(true); // three pages: an indirect head
+      const d = L.desc + g.read16(L.avail + 4) * 16;
+      if (what === "a table that loops") g.write16(g.read64n(d) + 2 * 16 + 12, VRING_DESC_F_NEXT); // the last links on, and the second back to the first
+      spoil(g, d, g.read64n(d));
+      expect(dev.popTx(new Uint8Array(20_000)), what).toBe(-1);
+      expect(dev.broken, what).toBe(true);
+      expect(dev.errors, what).toBe(1);
+      expect(dev.pending(), what).toBe(0);
+      // the well-formed packet behind it is not taken either
+      expect(drv.addOutbuf(new Uint8Array(100), 100)).toBe(true);
+      expect(dev.popTx(new Uint8Array(20_000)), what).toBe(-1);
+    }
+  });
+
+  it("a run with virtio TSO sends its super-frames as indirect heads, and the same bytes as chains of ring descriptors", () => {
+    const withTables = virtioTx(true, false);
+    const chains = virtioTx(true, false, { virtio: { ...DEFAULT_RUN.virtio, tso: true, indirect: false } });
+    expect(withTables.counters.indirectTx).toBeGreaterThan(0);
+    expect(withTables.counters.indirectTx).toBe(withTables.counters.vhostTsoFrames);
+    expect(chains.counters.indirectTx).toBeUndefined();
+    for (const r of [withTables, chains]) {
+      const c = r.conservation;
+      expect(c.offered).toBe(c.delivered + c.inFlight + Object.values(c.dropped).reduce((a, b) => a + b, 0));
+      expect(r.goodputGbps).toBeGreaterThan(9);
+    }
   });
 });
 
@@ -458,7 +573,7 @@ describe("a run with virtio TSO, the guest receiving", () => {
 describe("virtio TSO with a small ring", () => {
   it("guest to guest with 16-entry queues: a GSO packet larger than the receiver's ring is cut at its tap, one that fits waits for buffers; the run ends, every frame accounted", () => {
     for (const eventIdx of [false, true]) {
-      const r = runOnce({ ...DEFAULT_RUN, backend: "virtio", vms: 2, warmupUs: 200, measureUs: 1000, traffic: { ...DEFAULT_RUN.traffic, direction: "g2g" }, virtio: { eventIdx, queueSize: 16, tso: true } });
+      const r = runOnce({ ...DEFAULT_RUN, backend: "virtio", vms: 2, warmupUs: 200, measureUs: 1000, traffic: { ...DEFAULT_RUN.traffic, direction: "g2g" }, virtio: { eventIdx, queueSize: 16, tso: true, indirect: eventIdx } });
       const c = r.conservation;
       expect(c.offered).toBe(c.delivered + c.inFlight + Object.values(c.dropped).reduce((a, b) => a + b, 0));
       expect(c.inFlight).toBe(0);
