@@ -138,6 +138,22 @@ describe("TSO super-frames and their segments", () => {
 
 const MiB = 2 ** 20;
 
+/** The device takes every pending TX packet, in order, with its header and bytes; then everything is reclaimed and the ring is free again. */
+function drainTx(dev: VringDevice, drv: VringDriver, out: Uint8Array, pending: Array<{ frame: Uint8Array; gso: number }>, qs: number): void {
+  for (const p of pending) {
+    const n = dev.popTx(out);
+    expect(n).toBe(p.frame.length);
+    expect(Buffer.from(out.subarray(0, n)).equals(Buffer.from(p.frame))).toBe(true);
+    expect(dev.gsoType).toBe(p.gso > 0 ? VIRTIO_NET_HDR_GSO_TCPV4 : 0);
+    expect(dev.gsoSize).toBe(p.gso);
+  }
+  expect(dev.popTx(out)).toBe(-1);
+  pending.length = 0;
+  dev.publishUsed();
+  drv.reclaim();
+  expect(drv.free).toBe(qs);
+}
+
 describe("descriptor chains in the split virtqueue", () => {
   it("frames of any length up to a 64 KiB super-frame travel whole as chains; detach_buf returns every descriptor", () => {
     const sizes = fc.array(fc.record({ len: fc.integer({ min: 14, max: 20_000 }), gso: fc.nat({ max: 1448 }), reclaimAfter: fc.boolean() }), { minLength: 1, maxLength: 40 });
@@ -162,18 +178,7 @@ describe("descriptor chains in the split virtqueue", () => {
           }
           if (op.reclaimAfter || !ok) {
             // the device takes every chain, in order, with its header and bytes
-            for (const p of pending) {
-              const n = dev.popTx(out);
-              expect(n).toBe(p.frame.length);
-              expect(Buffer.from(out.subarray(0, n)).equals(Buffer.from(p.frame))).toBe(true);
-              expect(dev.gsoType).toBe(p.gso > 0 ? VIRTIO_NET_HDR_GSO_TCPV4 : 0);
-              expect(dev.gsoSize).toBe(p.gso);
-            }
-            expect(dev.popTx(out)).toBe(-1);
-            pending.length = 0;
-            dev.publishUsed();
-            drv.reclaim();
-            expect(drv.free).toBe(qs);
+            drainTx(dev, drv, out, pending, qs);
           }
         }
         // after everything is reclaimed the whole ring is one free list again: a chain of every descriptor fits
@@ -227,17 +232,7 @@ describe("indirect descriptors (VIRTIO_RING_F_INDIRECT_DESC) in the TX virtqueue
         const out = new Uint8Array(70_000);
         const pending: Array<{ frame: Uint8Array; gso: number; pages: number[] }> = [];
         const drain = (): void => {
-          for (const p of pending) {
-            const n = dev.popTx(out);
-            expect(n).toBe(p.frame.length);
-            expect(Buffer.from(out.subarray(0, n)).equals(Buffer.from(p.frame))).toBe(true);
-            expect(dev.gsoSize).toBe(p.gso);
-          }
-          expect(dev.popTx(out)).toBe(-1);
-          pending.length = 0;
-          dev.publishUsed();
-          drv.reclaim();
-          expect(drv.free).toBe(qs);
+          drainTx(dev, drv, out, pending, qs);
           expect(drv.pagesFree).toBe(qs);
         };
         for (const [i, op] of list.entries()) {
