@@ -403,9 +403,10 @@ export class VringDevice {
   interrupts = 0;
   suppressedInterrupts = 0;
   /**
-   * A malformed indirect descriptor (length not a whole number of descriptors, an indirect entry in
-   * a table, a next beyond the table, a loop) breaks the queue as vhost's vq_err does: nothing more
-   * is taken from it (the packet stays where it is) and `errors` counts it.
+   * A malformed TX descriptor (a head or next beyond the ring or table, a chain that loops, a buffer
+   * or table outside guest RAM; an indirect table whose length is not a whole number of descriptors
+   * or that holds an indirect entry) breaks the queue as vhost's vq_err does: nothing more is taken
+   * from it (the packet stays where it is) and `errors` counts it.
    */
   broken = false;
   errors = 0;
@@ -433,13 +434,14 @@ export class VringDevice {
     if (head >= this.L.size) return this.fail(); // "Guest says index is available": not a descriptor
     const hd = this.L.desc + head * VRING_DESC_SIZE;
     // an indirect head: its table holds the chain (vhost's get_indirect)
+    const indirect = (g.read16(hd + 12) & VRING_DESC_F_INDIRECT) !== 0;
     let base = this.L.desc;
     let limit = this.L.size;
     let id = head;
-    if ((g.read16(hd + 12) & VRING_DESC_F_INDIRECT) !== 0) {
+    if (indirect) {
       const tlen = g.read32(hd + 8);
-      if (tlen === 0 || tlen % VRING_DESC_SIZE !== 0) return this.fail();
       base = g.read64n(hd);
+      if (tlen === 0 || tlen % VRING_DESC_SIZE !== 0 || !this.inRam(base, tlen)) return this.fail();
       limit = tlen / VRING_DESC_SIZE;
       id = 0;
     }
@@ -447,9 +449,10 @@ export class VringDevice {
     let j = 0;
     for (; j < limit; j++) {
       const d = base + id * VRING_DESC_SIZE;
-      if (base !== this.L.desc && (g.read16(d + 12) & VRING_DESC_F_INDIRECT) !== 0) return this.fail();
+      if (indirect && (g.read16(d + 12) & VRING_DESC_F_INDIRECT) !== 0) return this.fail();
       let addr = g.read64n(d);
       let len = g.read32(d + 8);
+      if (!this.inRam(addr, j === 0 ? Math.max(len, VIRTIO_NET_HDR_LEN) : len)) return this.fail(); // vhost's translation failure
       if (j === 0) {
         const fl = g.read16(addr);
         this.gsoType = fl >>> 8;
@@ -462,12 +465,17 @@ export class VringDevice {
       total += n;
       if ((g.read16(d + 12) & VRING_DESC_F_NEXT) === 0) break;
       id = g.read16(d + 14);
-      if (base !== this.L.desc && id >= limit) return this.fail();
+      if (id >= limit) return this.fail();
     }
-    if (base !== this.L.desc && j === limit) return this.fail(); // a table that loops
+    if (j === limit) return this.fail(); // a chain that loops
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     this.pushUsed(head, 0);
     return total;
+  }
+
+  /** Whether [gpa, gpa + len) is guest RAM (vhost translates every buffer through the guest's memory table). */
+  private inRam(gpa: number, len: number): boolean {
+    return gpa >= 0 && len >= 0 && gpa + len <= this.g.memoryBytes;
   }
 
   private fail(): number {

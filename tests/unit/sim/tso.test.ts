@@ -277,13 +277,15 @@ describe("indirect descriptors (VIRTIO_RING_F_INDIRECT_DESC) in the TX virtqueue
     );
   });
 
-  it("a malformed table breaks the queue as vhost's vq_err does: counted, nothing taken, no exception", () => {
+  it("a malformed table or address breaks the queue as vhost's vq_err does: counted, nothing taken, no exception", () => {
     const corrupt: Array<[string, (g: Guest, d: number, table: number) => void]> = [
       ["a length that is not whole descriptors", (g, d) => g.write32(d + 8, 40)],
       ["a zero length", (g, d) => g.write32(d + 8, 0)],
       ["an indirect entry in the table", (g, _d, t) => g.write16(t + 16 + 12, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT)],
       ["a next beyond the table", (g, _d, t) => g.write16(t + 14, 9)],
       ["a table that loops", (g, _d, t) => g.write16(t + 16 + 14, 0)],
+      ["a table outside guest RAM", (g, d) => g.write64n(d, 64 * MiB - 16)],
+      ["a buffer outside guest RAM", (g, _d, t) => g.write64n(t + 16, 64 * MiB + 4096)],
     ];
     for (const [what, spoil] of corrupt) {
       const { g, L, drv, dev } = indirectQueue(64, 4096, 17);
