@@ -85,6 +85,7 @@ import {
   MAX_QUEUES,
 } from "../nic/regs.js";
 import type { PhysMem } from "../memory/physmem.js";
+import { BufferPool } from "../memory/buffer-pool.js";
 import type { DmaLayout } from "./dma-layout.js";
 import type { RingCounters } from "./types.js";
 
@@ -219,9 +220,8 @@ export class IgbRings {
   private txWatch = new Int32Array(0);
   /** Per slot: the index of the TX buffer it holds (−1: none). */
   private txBufAt = new Int32Array(0);
-  /** Per queue: free TX buffer indices as a stack ([q × count + k], k < txPoolTop[q]); the top is the last freed. */
-  private txPool = new Int32Array(0);
-  private readonly txPoolTop = new Int32Array(MAX_QUEUES);
+  /** Per queue: its free TX buffers, the last freed taken first. */
+  private txPool: BufferPool[] = [];
   /** A TSO packet's headers, pre-filled for the device before they are copied. */
   private readonly tsoHdr = new Uint8Array(512);
   private rxIova = new Float64Array(0);
@@ -274,7 +274,7 @@ export class IgbRings {
     this.txFrameLen = new Int32Array(queues * this.txCount);
     this.txWatch = new Int32Array(queues * this.txCount).fill(-1);
     this.txBufAt = new Int32Array(queues * this.txCount).fill(-1);
-    this.txPool = new Int32Array(queues * this.txCount);
+    this.txPool = Array.from({ length: queues }, () => new BufferPool(this.txCount));
     this.rxIova = new Float64Array(queues * this.rxCount).fill(-1);
     for (let q = 0; q < queues; q++) {
       this.txRing[q] = L.txRing[q]!;
@@ -284,8 +284,6 @@ export class IgbRings {
       this.txTail[q] = 0;
       this.txClean[q] = 0;
       this.txKicked[q] = 0;
-      for (let k = 0; k < this.txCount; k++) this.txPool[q * this.txCount + k] = this.txCount - 1 - k;
-      this.txPoolTop[q] = this.txCount;
       this.rxNext[q] = 0;
       this.rxNtu[q] = 0;
       this.rxSkipping[q] = 0;
@@ -404,7 +402,7 @@ export class IgbRings {
     let off = 0;
     for (let k = 1; k <= need; k++) {
       const seg = len - off < bs ? len - off : bs;
-      const b = this.takeTxBuf(q);
+      const b = this.txPool[q]!.take();
       const buf = bufs + b * stride;
       mem.writeBytes(buf, frame, off, seg);
       const iova = dma.map(buf, seg);
@@ -477,7 +475,6 @@ export class IgbRings {
     mem.write32(d + 8, (E1000_ADVTXD_TUCMD_L4T_TCP | E1000_ADVTXD_TUCMD_IPV4 | (E1000_ADVTXD_DTYP_CTXT << 20) | (E1000_TXD_CMD_DEXT << CMD_SHIFT)) >>> 0);
     mem.write32(d + 12, ((mss << E1000_ADVTXD_MSS_SHIFT) | (l4len << E1000_ADVTXD_L4LEN_SHIFT)) >>> 0);
     this.txIova[base + i] = -1;
-    this.txBufAt[base + i] = -1;
     this.txSeg[base + i] = 0;
     this.txFrameLen[base + i] = 0;
     i = i + 1 === count ? 0 : i + 1;
@@ -495,7 +492,7 @@ export class IgbRings {
     let off = 0;
     for (let k = 1; k <= data; k++) {
       const seg = len - off < bs ? len - off : bs;
-      const b = this.takeTxBuf(q);
+      const b = this.txPool[q]!.take();
       const buf = this.txBufs[q]! + b * this.stride;
       if (k === 1) {
         mem.writeBytes(buf, h, 0, hdr);
@@ -696,10 +693,8 @@ export class IgbRings {
       this.txFrameLen[s] = 0;
       this.txWatch[s] = -1;
       this.txBufAt[s] = -1;
-      // every buffer free, buffer 0 on top
-      this.txPool[base + i] = this.txCount - 1 - i;
     }
-    this.txPoolTop[q] = this.txCount;
+    this.txPool[q]!.reset();
     if (this.txRingIova[q]! >= 0) this.dma.unmap(this.txRingIova[q]!, this.txCount * D_SIZE);
     this.txRingIova[q] = -1;
     this.txTail[q] = 0;
@@ -707,21 +702,15 @@ export class IgbRings {
     this.txKicked[q] = 0;
   }
 
-  /** A free TX buffer of queue q, the last one freed (there is always one: a slot in use holds at most one, and one slot stays empty). */
-  private takeTxBuf(q: number): number {
-    const top = this.txPoolTop[q]! - 1;
-    this.txPoolTop[q] = top;
-    return this.txPool[q * this.txCount + top]!;
-  }
-
-  /** Give slot s's TX buffer back to queue q's pool. */
+  /**
+   * Give slot s's TX buffer back to queue q's pool. (The pool never runs dry: a slot in use holds at
+   * most one buffer and one slot stays empty.)
+   */
   private freeTxBuf(q: number, s: number): void {
     const b = this.txBufAt[s]!;
     if (b < 0) return;
     this.txBufAt[s] = -1;
-    const top = this.txPoolTop[q]!;
-    this.txPool[q * this.txCount + top] = b;
-    this.txPoolTop[q] = top + 1;
+    this.txPool[q]!.give(b);
   }
 
   /** Unmap RX buffers still posted on queue q (igb_clean_rx_ring) and its ring. */

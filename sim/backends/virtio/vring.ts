@@ -8,6 +8,7 @@
  * (VIRTIO_NET_F_MRG_RXBUF: num_buffers in its virtio_net_hdr), as TSO both ways needs.
  */
 import type { Guest } from "../../../src/hypervisor-glue/guest.js";
+import { BufferPool } from "../../../src/memory/buffer-pool.js";
 
 export const VRING_DESC_F_NEXT = 1;
 export const VRING_DESC_F_WRITE = 2;
@@ -85,8 +86,7 @@ export class VringDriver {
   /** Indirect tables used (packets sent as one ring descriptor). */
   indirectAdds = 0;
   /** With indirect descriptors: free page indices (a stack, the last freed on top), and each head's pages. */
-  private readonly pool: Int32Array;
-  private poolTop = 0;
+  private readonly pool: BufferPool;
   private readonly pagesOf: Int32Array;
   private readonly pagesCount: Int32Array;
 
@@ -99,9 +99,7 @@ export class VringDriver {
     readonly indirect?: IndirectTx,
   ) {
     const ind = indirect;
-    this.pool = new Int32Array(ind === undefined ? 0 : ind.pages);
-    for (let k = 0; k < this.pool.length; k++) this.pool[k] = this.pool.length - 1 - k;
-    this.poolTop = this.pool.length;
+    this.pool = new BufferPool(ind === undefined ? 0 : ind.pages);
     this.pagesOf = new Int32Array(ind === undefined ? 0 : L.size * ind.maxEntries);
     this.pagesCount = new Int32Array(ind === undefined ? 0 : L.size);
     this.numFree = L.size;
@@ -127,14 +125,14 @@ export class VringDriver {
 
   /** Free pages of the indirect pool (Infinity without indirect descriptors). */
   get pagesFree(): number {
-    return this.indirect === undefined ? Infinity : this.poolTop;
+    return this.indirect === undefined ? Infinity : this.pool.free;
   }
 
   /** Whether a TX frame of `len` bytes can be added now: its ring descriptors, or one and its pages. */
   roomFor(len: number): boolean {
     const need = this.descsFor(len);
     if (this.indirect === undefined) return this.numFree >= need;
-    return this.numFree >= 1 && this.poolTop >= need && need <= this.indirect.maxEntries;
+    return this.numFree >= 1 && this.pool.free >= need && need <= this.indirect.maxEntries;
   }
 
   /**
@@ -203,7 +201,7 @@ export class VringDriver {
     const table = ind.tableGpa + head * ind.maxEntries * VRING_DESC_SIZE;
     let off = 0;
     for (let j = 0; j < need; j++) {
-      const page = this.pool[--this.poolTop]!;
+      const page = this.pool.take();
       this.pagesOf[head * ind.maxEntries + j] = page;
       const at = ind.pageGpa + page * this.bufSize;
       const before = off;
@@ -301,7 +299,7 @@ export class VringDriver {
   private detach(id: number): void {
     const ind = this.indirect;
     if (ind !== undefined && this.pagesCount[id]! > 0) {
-      for (let j = 0; j < this.pagesCount[id]!; j++) this.pool[this.poolTop++] = this.pagesOf[id * ind.maxEntries + j]!;
+      for (let j = 0; j < this.pagesCount[id]!; j++) this.pool.give(this.pagesOf[id * ind.maxEntries + j]!);
       this.pagesCount[id] = 0;
     }
     let last = id;
