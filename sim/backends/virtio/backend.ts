@@ -80,7 +80,6 @@ export class VirtioNetDriver implements GuestNic {
   ) {
     this.scratch = new Uint8Array(Math.max(maxFrame, tsoMaxFrame));
     this.minTxFree = tsoMaxFrame > 0 ? txq.descsFor(tsoMaxFrame) : 1;
-    this.maxTx = Math.max(maxFrame, tsoMaxFrame);
     this.mergeable = tsoMaxFrame > 0;
   }
 
@@ -93,14 +92,13 @@ export class VirtioNetDriver implements GuestNic {
   };
 
   /**
-   * The queue stops while the ring has fewer free descriptors than a largest packet's buffers (as
-   * Linux's start_xmit stops it below 2 + MAX_SKB_FRAGS, indirect descriptors or not), or the page
-   * pool of indirect descriptors lacks them.
+   * A largest packet's buffers (one without TSO: a TX buffer holds a whole frame). The queue stops
+   * while the ring has fewer free descriptors (as Linux's start_xmit stops it below 2 +
+   * MAX_SKB_FRAGS, indirect descriptors or not), or the page pool of indirect descriptors fewer pages.
    */
   private readonly minTxFree: number;
-  private readonly maxTx: number;
   private txRoom(): boolean {
-    return this.txq.free >= this.minTxFree && this.txq.pagesFree >= this.txq.descsFor(this.maxTx);
+    return this.txq.free >= this.minTxFree && this.txq.pagesFree >= this.minTxFree;
   }
 
   /** Post every RX buffer, turn TX callbacks off, and tell the device. */
