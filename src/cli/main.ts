@@ -24,6 +24,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+// A reader that stops early (`pciov costs | head`) closes the pipe: stop quietly, as Unix tools do.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (e) {

@@ -105,4 +105,26 @@ describe("pciov CLI", () => {
     expect(res[2]!.stderr).toBe("RTNETLINK answers: Invalid argument\n");
     expect(res[3]!.stdout).toContain("vf 1     link/ether 52:54:00:aa:bb:cc brd ff:ff:ff:ff:ff:ff, vlan 5, qos 2, spoof checking off, link-state auto, trust on");
   });
+
+  it("pciov costs: the whole table with sources; --evidence the checks; --set applies overrides; a bad override exits 2 and says why", () => {
+    const all = run("costs", "--json");
+    expect(all.code, all.err).toBe(0);
+    const t = JSON.parse(all.out) as { costs: Array<{ key: string; value: number; unit: string; tag: string; source: string }> };
+    expect(t.costs.length).toBeGreaterThan(40);
+    expect(t.costs.find((c) => c.key === "vmExitKernel")).toMatchObject({ value: 2565, unit: "cycles", tag: "S" });
+    for (const c of t.costs) expect(c.source.length, c.key).toBeGreaterThan(10);
+    const ev = run("costs", "--evidence", "--json", "--set", "nicDriverTxPerPacket=100,nicDriverTxCleanPerPacket=30");
+    expect(ev.code, ev.err).toBe(0);
+    const e = JSON.parse(ev.out) as { costs: Array<{ key: string; tag: string }>; evidence: Array<{ id: string; verdict: string; modelNs: number }> };
+    expect(e.costs.find((c) => c.key === "nicDriverTxPerPacket")!.tag).toBe("override");
+    // 100 + 30 cycles at 2.5 GHz and a 100 ns doorbell: 152 ns, inside pktgen's bound
+    expect(e.evidence.find((x) => x.id === "NIC driver transmit")).toMatchObject({ verdict: "agrees", modelNs: 152 });
+    const text = run("costs", "--evidence");
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(/vhost-net receive, 64 B\s+566\.4\s+565\.2\s+agrees/);
+    const bad = run("costs", "--set", "hostSyscall=-1");
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('cost "hostSyscall" must be ≥ 0');
+    expect(bad.out).toBe("");
+  });
 });
