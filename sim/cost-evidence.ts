@@ -22,8 +22,8 @@ import { costNs, perByteNs, type CostKey, type CostTable, type TimeCostKey, DEFA
 /** Per-byte costs a path may include (multiplied by the path's bytes). */
 type ByteCostKey = "memcpyPerByte" | "xenGrantCopyPerByte" | "vhostCopyPerByte" | "e1000CopyPerByte";
 
-/** One term of a path: a time cost (counted `times`, default 1) or a per-byte cost over `bytes`. */
-export type EvidenceTerm = { readonly key: TimeCostKey; readonly times?: number } | { readonly key: ByteCostKey; readonly bytes: number };
+/** One term of a path: a time cost, or a per-byte cost over `bytes`. */
+export type EvidenceTerm = { readonly key: TimeCostKey } | { readonly key: ByteCostKey; readonly bytes: number };
 
 export interface Evidence {
   /** Short name of the check. */
@@ -256,7 +256,7 @@ export function evidenceModelNs(e: Evidence, table: CostTable = DEFAULT_COSTS): 
   let ns = 0;
   for (const t of e.terms) {
     if ("bytes" in t) ns += t.bytes * perByteNs(table, t.key);
-    else ns += (t.times ?? 1) * costNs(table, t.key);
+    else ns += costNs(table, t.key);
   }
   return ns;
 }
