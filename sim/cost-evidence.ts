@@ -72,7 +72,7 @@ export const COST_EVIDENCE: readonly Evidence[] = Object.freeze([
   {
     id: "system call",
     terms: [{ key: "hostSyscall" }],
-    covers: "one system call's entry and exit (a getuid or an unknown number) on a kernel of the mitigation era",
+    covers: "one system call's entry and exit (a getuid, a getpid or an unknown number; the mitigations in force are not stated)",
     figure: "632–728 unhalted core cycles on Skylake (uarch-bench, 2018); 250 ns per getpid on an i3-7100 at 3.6 GHz under Linux 6.6 (KUtrace, 2024), 900 cycles",
     tag: "V",
     source: "travisdowns/uarch-bench issue #34 (https://github.com/travisdowns/uarch-bench/issues/34); R. Sites, clearlinux/distribution issue #3168 (https://github.com/clearlinux/distribution/issues/3168)",

@@ -48,7 +48,7 @@ export const DEFAULT_COSTS = Object.freeze({
   virtualIpi: entry(3102, "cycles", `[S] ${COSTS_MD}: virtual IPI ≈ 3,102 cycles (Dall et al.)`),
   virtioKick: entry(4984, "cycles", `[S] ${COSTS_MD}: virtio notify (kick) from a VM ≈ 4,984 cycles (Lim & Nieh, ASPLOS'20 Table 3)`),
   cpuidExit: entry(2600, "cycles", `[S] ${COSTS_MD}: cpuid exit in a VM ≈ 2,600 cycles (Turtles, OSDI'10)`),
-  hostSyscall: entry(700, "cycles", "[V] one host system call entry/exit on a kernel with speculative-execution mitigations: 632–728 core cycles measured on Skylake (https://github.com/travisdowns/uarch-bench/issues/34) and 250 ns = 900 cycles per getpid on an i3-7100 at 3.6 GHz under Linux 6.6 (https://github.com/clearlinux/distribution/issues/3168); 700 lies inside (costs.md has no figure; checks in sim/cost-evidence.ts)"),
+  hostSyscall: entry(700, "cycles", "[V] one host system call entry/exit (neither measurement states its speculative-execution mitigations): 632–728 core cycles measured on Skylake (https://github.com/travisdowns/uarch-bench/issues/34) and 250 ns = 900 cycles per getpid on an i3-7100 at 3.6 GHz under Linux 6.6 (https://github.com/clearlinux/distribution/issues/3168); 700 lies inside (costs.md has no figure; checks in sim/cost-evidence.ts)"),
   vhostSyscallsSavedPerPacket: entry(4, "count", `[V] ${COSTS_MD}: vhost-net removes up to four system calls per packet compared with a user-space virtio backend (linux-kvm.org)`),
 
   // ── IOMMU ──────────────────────────────────────────────────────────────────────────────────────
