@@ -17,13 +17,10 @@
  * run-to-run noise and the conversions' rounding), or below `hi` × 1.1 for an upper bound, above
  * `lo` / 1.1 for a lower bound.
  */
-import { costNs, perByteNs, type CostKey, type CostTable, type TimeCostKey, DEFAULT_COSTS } from "./costs.js";
-
-/** Per-byte costs a path may include (multiplied by the path's bytes). */
-type ByteCostKey = "memcpyPerByte" | "xenGrantCopyPerByte" | "vhostCopyPerByte" | "e1000CopyPerByte";
+import { costNs, perByteNs, type CostKey, type CostTable, type PerByteCostKey, type TimeCostKey, DEFAULT_COSTS } from "./costs.js";
 
 /** One term of a path: a time cost, or a per-byte cost over `bytes`. */
-export type EvidenceTerm = { readonly key: TimeCostKey } | { readonly key: ByteCostKey; readonly bytes: number };
+export type EvidenceTerm = { readonly key: TimeCostKey } | { readonly key: PerByteCostKey; readonly bytes: number };
 
 export interface Evidence {
   /** Short name of the check. */
@@ -50,15 +47,15 @@ export type Verdict = "agrees" | "above" | "below";
 /** Slack around a bracket before a default counts as above or below it. */
 export const EVIDENCE_SLACK = 1.1;
 
-/** ns per cycle at the model's default clock, for the brackets below. */
-const NS_PER_CYCLE = 1 / 2.5;
-/** A time measured on a machine at `ghz`: [as measured, its cycles at 2.5 GHz] in ns. */
+/** The model's default core clock (GHz), which the brackets below carry cycles to. */
+const MODEL_GHZ = DEFAULT_COSTS.coreClockGHz.value;
+/** A time measured on a machine at `ghz`: [as measured, its cycles at the model's clock] in ns. */
 const atClock = (ns: number, ghz: number): [number, number] => {
-  const carried = (ns * ghz) / 2.5;
+  const carried = (ns * ghz) / MODEL_GHZ;
   return [Math.min(ns, carried), Math.max(ns, carried)];
 };
 
-const [syscallLo, syscallHi] = [632 * NS_PER_CYCLE, atClock(250, 3.6)[1]];
+const [syscallLo, syscallHi] = [632 / MODEL_GHZ, atClock(250, 3.6)[1]];
 const pktgen = atClock(1e9 / 5_502_510, 2.3);
 const netsend = atClock(1e9 / 1.05e6, 2.93);
 const xdpDrop = atClock(1e9 / 12_006_685 + 23.8, 4.0);

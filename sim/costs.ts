@@ -219,8 +219,11 @@ export function resolveTimeCostsNs(table: CostTable = DEFAULT_COSTS): TimeCostsN
   return Object.freeze(out) as TimeCostsNs;
 }
 
+/** The costs charged per byte (cycles/byte). */
+export type PerByteCostKey = "memcpyPerByte" | "xenGrantCopyPerByte" | "vhostCopyPerByte" | "e1000CopyPerByte";
+
 /** Per-byte cycle costs converted to ns per byte. */
-export function perByteNs(table: CostTable, key: "memcpyPerByte" | "xenGrantCopyPerByte" | "vhostCopyPerByte" | "e1000CopyPerByte"): number {
+export function perByteNs(table: CostTable, key: PerByteCostKey): number {
   return cyclesToNs(table[key].value, table.coreClockGHz.value);
 }
 

@@ -26,6 +26,11 @@ function run(o: CostsCliOptions): void {
     throw e;
   }
   const costs = COST_KEYS.map((k) => ({ key: k, value: t[k].value, unit: t[k].unit, tag: /^\[([VSDA])\]/.exec(t[k].source)?.[1] ?? "override", source: t[k].source }));
+  if (o.evidence !== true) {
+    if (o.json === true) printJson({ costs });
+    else process.stdout.write(table(["cost", "value", "unit", "tag", "source"], costs.map((c) => [c.key, c.value, c.unit, c.tag, c.source])) + "\n");
+    return;
+  }
   const evidence = COST_EVIDENCE.map((e) => ({
     id: e.id,
     keys: evidenceKeys(e),
@@ -38,11 +43,7 @@ function run(o: CostsCliOptions): void {
     source: e.source,
   }));
   if (o.json === true) {
-    printJson(o.evidence === true ? { costs, evidence } : { costs });
-    return;
-  }
-  if (o.evidence !== true) {
-    process.stdout.write(table(["cost", "value", "unit", "tag", "source"], costs.map((c) => [c.key, c.value, c.unit, c.tag, c.source])) + "\n");
+    printJson({ costs, evidence });
     return;
   }
   const bracket = (p: { lo: number; hi: number; kind: string }): string =>
