@@ -127,4 +127,39 @@ describe("pciov CLI", () => {
     expect(bad.err).toContain('cost "hostSyscall" must be ≥ 0');
     expect(bad.out).toBe("");
   });
+
+  it("pciov sensitivity: each cost at ÷f and ×f over a scenario's sweep; --json every point; bad options and scenarios exit 2", () => {
+    const sc = join(tmp, "sens.yaml");
+    writeFileSync(
+      sc,
+      ["name: sens", "backends: [sriov]", "vms: [1, 2]", "traffic: { kind: udp, direction: tx, frameBytes: 256 }", "run: { warmupUs: 100, measureUs: 300 }"].join("\n"),
+    );
+    const j = run("sensitivity", sc, "--costs", "guestStackTxPerPacket,xenNetbackPerPacket", "--json");
+    expect(j.code, j.err).toBe(0);
+    const rep = JSON.parse(j.out) as { factor: number; runs: number; unmoved: string[]; costs: Array<{ key: string; tag: string; goodputHigh: { change: number; at: string }; points: unknown[] }> };
+    expect(rep.factor).toBe(2);
+    expect(rep.runs).toBe(2 * 5);
+    expect(rep.unmoved).toEqual(["xenNetbackPerPacket"]);
+    expect(rep.costs.map((c) => [c.key, c.tag, c.points.length])).toEqual([["guestStackTxPerPacket", "A", 2]]);
+    expect(rep.costs[0]!.goodputHigh.change).toBeLessThan(0);
+    const text = run("sensitivity", sc, "--costs", "guestStackTxPerPacket", "--factor", "1.5");
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toContain("each cost ÷1.50 and ×1.50; 6 runs");
+    expect(text.out).toMatch(/guestStackTxPerPacket\s+A\s+2000 cycles\s+\+\d+\.\d% sriov@[12]\s+−\d+\.\d% sriov@[12]/);
+    for (const [args, msg] of [
+      [["--costs", "nope"], '--costs: unknown cost key "nope"'],
+      [["--costs", "pcieMaxPayloadBytes"], "not a time"],
+      [["--factor", "1"], "--factor: expected a number above 1"],
+    ] as const) {
+      const r = run("sensitivity", sc, ...args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.err).toContain(msg);
+      expect(r.out).toBe("");
+    }
+    const broken = join(tmp, "broken.yaml");
+    writeFileSync(broken, "name: x\nvms: [1, -2]\n");
+    const b = run("sensitivity", broken);
+    expect(b.code).toBe(2);
+    expect(b.err).toMatch(/broken\.yaml:2:\d+: /);
+  });
 });
