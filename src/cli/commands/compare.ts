@@ -12,7 +12,7 @@ import cliProgress from "cli-progress";
 import { IovError } from "../../errors.js";
 import { isConfigError } from "../../config/issues.js";
 import { loadScenario } from "../../../sim/scenario.js";
-import { runCompare, tableRows, markdownTable, TABLE_HEADERS, type CompareReport } from "../../../sim/compare.js";
+import { runCompare, tableRows, markdownTable, TABLE_HEADERS, type CompareOptions, type CompareReport } from "../../../sim/compare.js";
 import { compareSvg } from "../../../sim/report/svg.js";
 import { BACKENDS, type BackendName } from "../../../sim/params.js";
 import { CaptureSet } from "../../../sim/model/capture.js";
@@ -21,19 +21,24 @@ import { EXIT_USAGE, color, fail, printJson, table } from "../output.js";
 
 export const DEFAULT_SCENARIO = fileURLToPath(new URL("../../../sim/scenarios/default.yaml", import.meta.url));
 
-interface CompareCliOptions {
+/** The options that choose a scenario's sweep, as the CLI gives them (compare, sensitivity). */
+export interface SweepCliOptions {
   backends?: string;
   vms?: string;
   frame?: string;
   seed?: string;
   guestOffloads?: string;
+}
+
+interface CompareCliOptions extends SweepCliOptions {
   json?: boolean;
   svg?: string;
   markdown?: string;
   capture?: string;
 }
 
-function inputError(message: string): IovError {
+/** A bad option value: exit 2 with the message. */
+export function inputError(message: string): IovError {
   return new IovError("EINVAL", message, { input: true });
 }
 
@@ -84,6 +89,17 @@ export function parseBackends(text: string): BackendName[] {
   return out;
 }
 
+/** The sweep options given, parsed (each checked: an input error names its option); those not given are left out. */
+export function parseSweep(o: SweepCliOptions): Pick<CompareOptions, "backends" | "vms" | "frameBytes" | "seed" | "guestOffloads"> {
+  return {
+    ...(o.backends !== undefined ? { backends: parseBackends(o.backends) } : {}),
+    ...(o.vms !== undefined ? { vms: parseIntList("--vms", o.vms, 1, 256) } : {}),
+    ...(o.frame !== undefined ? { frameBytes: parseIntList("--frame", o.frame, 64, 9018) } : {}),
+    ...(o.seed !== undefined ? { seed: parseSeed(o.seed) } : {}),
+    ...(o.guestOffloads !== undefined ? { guestOffloads: parseGuestOffloads(o.guestOffloads) } : {}),
+  };
+}
+
 /** The guest-side interface a backend's first VM is captured on. */
 function vmPort(b: BackendName): string {
   switch (b) {
@@ -104,22 +120,14 @@ function run(scenarioPath: string | undefined, o: CompareCliOptions): void {
   let report: CompareReport;
   try {
     const sc = loadScenario(scenarioPath ?? DEFAULT_SCENARIO);
-    const backends = o.backends === undefined ? undefined : parseBackends(o.backends);
-    const vms = o.vms === undefined ? undefined : parseIntList("--vms", o.vms, 1, 256);
-    const frames = o.frame === undefined ? undefined : parseIntList("--frame", o.frame, 64, 9018);
-    const seed = o.seed === undefined ? undefined : parseSeed(o.seed);
-    const guestOffloads = o.guestOffloads === undefined ? undefined : parseGuestOffloads(o.guestOffloads);
+    const sweep = parseSweep(o);
     const showBar = process.stderr.isTTY === true && o.json !== true;
     const bar = showBar ? new cliProgress.SingleBar({ stream: process.stderr, format: "{bar} {value}/{total} runs | {series} {vms} VMs", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
     const captures: CaptureSet[] = [];
     if (o.capture !== undefined) mkdirSync(o.capture, { recursive: true });
     let started = false;
     report = runCompare(sc, {
-      ...(backends !== undefined ? { backends } : {}),
-      ...(vms !== undefined ? { vms } : {}),
-      ...(frames !== undefined ? { frameBytes: frames } : {}),
-      ...(seed !== undefined ? { seed } : {}),
-      ...(guestOffloads !== undefined ? { guestOffloads } : {}),
+      ...sweep,
       onPoint: (done, total, p) => {
         if (bar === undefined) return;
         if (!started) {

@@ -10,22 +10,13 @@ import { IovError } from "../../errors.js";
 import { isConfigError } from "../../config/issues.js";
 import { loadScenario } from "../../../sim/scenario.js";
 import { FACTOR_MAX, FACTOR_MIN_EXCLUSIVE, runSensitivity, selectCosts, type CostSelection, type Extreme, type SensitivityReport } from "../../../sim/sensitivity.js";
-import { DEFAULT_SCENARIO, parseBackends, parseGuestOffloads, parseIntList, parseSeed } from "./compare.js";
+import { DEFAULT_SCENARIO, inputError, parseSweep, type SweepCliOptions } from "./compare.js";
 import { EXIT_USAGE, color, fail, printJson, table } from "../output.js";
 
-interface SensitivityCliOptions {
+interface SensitivityCliOptions extends SweepCliOptions {
   costs?: string;
   factor?: string;
-  backends?: string;
-  vms?: string;
-  frame?: string;
-  seed?: string;
-  guestOffloads?: string;
   json?: boolean;
-}
-
-function inputError(message: string): IovError {
-  return new IovError("EINVAL", message, { input: true });
 }
 
 /** `--costs`: assumed, time, or a comma-separated list of cost keys (each checked: known, and a time). */
@@ -88,22 +79,14 @@ function run(scenarioPath: string | undefined, o: SensitivityCliOptions): void {
     const sc = loadScenario(scenarioPath ?? DEFAULT_SCENARIO);
     const costs = o.costs === undefined ? "assumed" : parseCostSelection(o.costs);
     const factor = o.factor === undefined ? 2 : parseFactor(o.factor);
-    const backends = o.backends === undefined ? undefined : parseBackends(o.backends);
-    const vms = o.vms === undefined ? undefined : parseIntList("--vms", o.vms, 1, 256);
-    const frames = o.frame === undefined ? undefined : parseIntList("--frame", o.frame, 64, 9018);
-    const seed = o.seed === undefined ? undefined : parseSeed(o.seed);
-    const guestOffloads = o.guestOffloads === undefined ? undefined : parseGuestOffloads(o.guestOffloads);
+    const sweep = parseSweep(o);
     const showBar = process.stderr.isTTY === true && o.json !== true;
     const bar = showBar ? new cliProgress.SingleBar({ stream: process.stderr, format: "{bar} {value}/{total} runs", hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic) : undefined;
     let started = false;
     report = runSensitivity(sc, {
       costs,
       factor,
-      ...(backends !== undefined ? { backends } : {}),
-      ...(vms !== undefined ? { vms } : {}),
-      ...(frames !== undefined ? { frameBytes: frames } : {}),
-      ...(seed !== undefined ? { seed } : {}),
-      ...(guestOffloads !== undefined ? { guestOffloads } : {}),
+      ...sweep,
       onRun: (done, total) => {
         if (bar === undefined) return;
         if (!started) {
