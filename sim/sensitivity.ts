@@ -67,7 +67,7 @@ export interface PointSensitivity {
   readonly backend: BackendName;
   readonly vms: number;
   readonly frameBytes: number;
-  /** The cost's value at this point before scaling (the scenario may override the default). */
+  /** The cost's value at this point before scaling (the scenario may override the default; a value of 0 stays 0). */
   readonly value: number;
   readonly goodputGbps: { readonly base: number; readonly low: number; readonly high: number };
   readonly cores: { readonly base: number; readonly low: number; readonly high: number };
