@@ -127,6 +127,13 @@ export interface VirtioParams {
    * queueSize pages (about 1 MiB in flight, TCP Small Queues' order). Only TSO makes such packets.
    */
   readonly indirect: boolean;
+  /**
+   * vhost-net's busy polling (the kernel's busyloop_timeout, set by QEMU's tap option `poll-us`):
+   * when the worker finds nothing to do it keeps polling its rings and tap for up to this many µs,
+   * with the guest's notifications still off, before it re-enables them and sleeps. A guest that
+   * publishes meanwhile needs no kick; the polling is vhost CPU time. 0 (QEMU's default): none.
+   */
+  readonly busyPollUs: number;
 }
 
 export interface E1000Params {
@@ -180,7 +187,10 @@ export const DEFAULT_HOST: HostParams = {
 export const DEFAULT_SRIOV: SriovParams = { interrupts: "remapped", iommuPage: "4k", mapping: "static", deferredBatch: 250, bufferStride: 2048, tso: false };
 export const DEFAULT_XEN: XenParams = { grants: "copy", queues: 1, netback: "per-queue", gso: false };
 export const DEFAULT_E1000: E1000Params = { tso: false };
-export const DEFAULT_VIRTIO: VirtioParams = { eventIdx: true, queueSize: 256, tso: false, indirect: true };
+/** The longest vhost busy poll a scenario may ask for (µs). */
+export const VIRTIO_BUSY_POLL_MAX_US = 10_000;
+
+export const DEFAULT_VIRTIO: VirtioParams = { eventIdx: true, queueSize: 256, tso: false, indirect: true, busyPollUs: 0 };
 
 export const DEFAULT_RUN: RunParams = {
   backend: "sriov",

@@ -22,7 +22,7 @@ import { buildVirtio, virtioTsoMaxFrame } from "./backends/virtio/backend.js";
 import { buildE1000, e1000TsoMaxFrame } from "./backends/e1000/backend.js";
 import { BornTable, vmMac } from "./traffic/packets.js";
 import { buildTraffic, checkTraffic, maxFrameOf, PcapFrames } from "./traffic.js";
-import { NETBACK_MODELS, type BackendName, type RunParams } from "./params.js";
+import { NETBACK_MODELS, VIRTIO_BUSY_POLL_MAX_US, type BackendName, type RunParams } from "./params.js";
 
 export interface ClassCpu {
   readonly cores: number;
@@ -68,7 +68,7 @@ export interface RunResult {
     readonly dropped: Readonly<Record<string, number>>;
     readonly inFlight: number;
   };
-  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpSpuriousTimeouts, tcpOutOfOrder, tcpDuplicates; with host.guestGro the guests' GRO aggregates and the segments in them, groAggregates and groSegments; with host.guestGso the guests' GSO super-segments and the segments cut from them, gsoSuperSegments and gsoSegments; with a device's TSO (sriov.tso, virtio.tso, xen.gso) the super-frames the guests handed over and their segments, tsoFrames and tsoSegments, the GSO packets they received and theirs, rxGsoPackets and rxGsoSegments, and where the host takes part hostTsoPackets (handed to the PF's TSO), hostGsoSegments (cut in software for a port) and hostGroAggregates / hostGroSegments (the host's GRO)). */
+  /** The backend's counters over the whole run (window, drain and warm-up), and with TCP traffic the streams' loss recovery (tcpRetransmits, tcpFastRetransmits, tcpTimeouts, tcpSpuriousTimeouts, tcpOutOfOrder, tcpDuplicates; with host.guestGro the guests' GRO aggregates and the segments in them, groAggregates and groSegments; with host.guestGso the guests' GSO super-segments and the segments cut from them, gsoSuperSegments and gsoSegments; with a device's TSO (sriov.tso, virtio.tso, xen.gso) the super-frames the guests handed over and their segments, tsoFrames and tsoSegments, the GSO packets they received and theirs, rxGsoPackets and rxGsoSegments, and where the host takes part hostTsoPackets (handed to the PF's TSO), hostGsoSegments (cut in software for a port) and hostGroAggregates / hostGroSegments (the host's GRO); with virtio.busyPollUs the vhost workers' poll slices and the polls that found work before the timeout, vhostBusyPolls and vhostBusyPollHits). */
   readonly counters: Readonly<Record<string, number>>;
   /**
    * Events inside the window: the backend's counters, and the guests' NAPI polls (`guestPolls`)
@@ -156,6 +156,7 @@ export function checkRunParams(p: RunParams): void {
     ["host.guestHz", h.guestHz, 0, 10_000],
     ["xen.queues", p.xen.queues, 1, 8],
     ["virtio.queueSize", p.virtio.queueSize, 16, 4096],
+    ["virtio.busyPollUs", p.virtio.busyPollUs, 0, VIRTIO_BUSY_POLL_MAX_US],
     ["sriov.deferredBatch", p.sriov.deferredBatch, 1, 1 << 20],
   ];
   for (const [name, v, lo, hi] of ints)

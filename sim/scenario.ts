@@ -14,7 +14,7 @@
  *   host: { guestCores, hostCores, vhostCores, pcieGen, pcieWidth, itr, ringEntries, iotlbEntries, hostQueues, vcpuHalt, guestGro, guestGso, guestHz }
  *   sriov: { interrupts, iommuPage, mapping, deferredBatch, bufferStride, tso }
  *   xen: { grants, queues, netback, gso }
- *   virtio: { eventIdx, queueSize, tso, indirect }
+ *   virtio: { eventIdx, queueSize, tso, indirect, busyPollUs }
  *   e1000: { tso }
  *   costs: { <any key of sim/costs.ts>: number }
  *   run: { seed, warmupUs, measureUs, drainUs }
@@ -38,6 +38,7 @@ import {
   DEFAULT_E1000,
   DEFAULT_XEN,
   NETBACK_MODELS,
+  VIRTIO_BUSY_POLL_MAX_US,
   type BackendName,
   type HostParams,
   type RunParams,
@@ -79,7 +80,7 @@ const TRAFFIC_KEYS = ["kind", "direction", "rateMbps", "mtu", "timestamps", "win
 const HOST_KEYS = ["guestCores", "hostCores", "vhostCores", "pcieGen", "pcieWidth", "itr", "ringEntries", "iotlbEntries", "hostQueues", "vcpuHalt", "guestGro", "guestGso", "guestHz"] as const;
 const SRIOV_KEYS = ["interrupts", "iommuPage", "mapping", "deferredBatch", "bufferStride", "tso"] as const;
 const XEN_KEYS = ["grants", "queues", "netback", "gso"] as const;
-const VIRTIO_KEYS = ["eventIdx", "queueSize", "tso", "indirect"] as const;
+const VIRTIO_KEYS = ["eventIdx", "queueSize", "tso", "indirect", "busyPollUs"] as const;
 const E1000_KEYS = ["tso"] as const;
 const RUN_KEYS = ["seed", "warmupUs", "measureUs", "drainUs"] as const;
 
@@ -188,6 +189,7 @@ function readVirtio(r: Reader, v: Val, base: VirtioParams): VirtioParams {
   x.queueSize = f.optWith("queueSize", (y) => r.oneOf(y, [64, 128, 256, 512, 1024]), x.queueSize);
   x.tso = f.optWith("tso", (y) => r.bool(y), x.tso);
   x.indirect = f.optWith("indirect", (y) => r.bool(y), x.indirect);
+  x.busyPollUs = f.optWith("busyPollUs", (y) => r.int(y, 0, VIRTIO_BUSY_POLL_MAX_US), x.busyPollUs);
   return x;
 }
 

@@ -126,6 +126,7 @@ const draw = fc.record({
   netback: fc.constantFrom(...NETBACK_MODELS),
   eventIdx: fc.boolean(),
   indirect: fc.boolean(),
+  busyPollUs: fc.constantFrom(0, 0, 5, 50),
   queueSize: fc.constantFrom(16, 256, 1024),
   seed: fc.integer({ min: 1, max: 1000 }),
   costs: fc.dictionary(fc.constantFrom(...scalable), fc.constantFrom(0.25, 0.5, 2, 3, 10), { maxKeys: 4 }),
@@ -143,7 +144,7 @@ function paramsOf(d: Draw): RunParams {
     host: { ...base.host, guestCores: d.guestCores, hostCores: d.hostCores, vhostCores: d.vhostCores, itr: d.itr, ringEntries: d.ringEntries, iotlbEntries: d.iotlbEntries, hostQueues: d.hostQueues, vcpuHalt: d.vcpuHalt, guestGro: d.guestGro, guestGso: d.guestGso, guestHz: d.guestHz, pcieWidth: d.pcieWidth },
     sriov: { interrupts: d.interrupts, iommuPage: d.iommuPage, mapping: d.mapping, deferredBatch: d.deferredBatch, bufferStride: d.bufferStride, tso: d.tso },
     xen: { grants: d.grants, queues: d.netback === "per-queue" ? d.queues : 1, netback: d.netback, gso: d.tso },
-    virtio: { eventIdx: d.eventIdx, queueSize: d.queueSize, tso: d.tso, indirect: d.indirect },
+    virtio: { eventIdx: d.eventIdx, queueSize: d.queueSize, tso: d.tso, indirect: d.indirect, busyPollUs: d.busyPollUs },
     e1000: { tso: d.tso },
     traffic: {
       ...DEFAULT_RUN.traffic,

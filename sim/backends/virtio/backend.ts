@@ -13,6 +13,10 @@
  * interrupt (virtio-net keeps TX callbacks off and reclaims on transmit) unless the TX ring filled,
  * when the driver asks for a delayed callback at 3/4 of the outstanding buffers.
  *
+ * With busy polling (virtio.busyPollUs, vhost's busyloop_timeout) a worker that finds nothing keeps
+ * looking at its rings and tap, a slice of CPU at a time, with the guest's notifications still off,
+ * and re-enables them only when the timeout runs out: a guest publishing meanwhile needs no kick.
+ *
  * With TSO (virtio.tso: VIRTIO_NET_F_HOST_TSO4 and F_CSUM) the guest posts its TCP super-frames as
  * one chain of page-sized TX buffers (a GSO_TCPV4 header with NEEDS_CSUM), and stops its queue while
  * fewer descriptors than the largest chain are free (as virtio-net stops below 2 + MAX_SKB_FRAGS).
@@ -38,6 +42,12 @@ const TX_Q = 1;
 const TAP_QUEUE = 256;
 /** Packets a vhost worker handles per queue before looking at its other queue. */
 const VHOST_BATCH = 64;
+/**
+ * A busy-polling vhost looks at its rings again after this much CPU time [A]: vhost_net_busy_poll
+ * spins on them with cpu_relax, so a publish is seen at once; the slice bounds that delay and lets
+ * the other workers of the core run between slices, as need_resched ends the real loop.
+ */
+const BUSY_POLL_SLICE_NS = 500;
 /** A TX buffer with TSO: a page, as the skb fragments the driver would point at. */
 const TSO_TX_BUFFER = 4096;
 
@@ -191,9 +201,14 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, St
   private signal = false;
   private readonly scratch: Uint8Array;
   private readonly dropTap: number;
+  /** Busy polling (virtio.busyPollUs): since when the worker has found nothing (-1: it has work, or has given up polling). */
+  private idleSince = -1;
   txPackets = 0;
   rxPackets = 0;
   signals = 0;
+  /** Busy-poll slices run, and the polls that found work before the timeout (their guest needed no kick). */
+  busyPolls = 0;
+  busyPollHits = 0;
 
   constructor(
     readonly vm: number,
@@ -204,6 +219,8 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, St
     private readonly net: HostNet,
     private readonly c: { perPacketNs: number; copyPerByteNs: number; tapNs: number },
     maxFrame: number,
+    /** virtio.busyPollUs in ns (0: no busy polling). */
+    private readonly busyPollNs = 0,
   ) {
     this.scratch = new Uint8Array(maxFrame + VIRTIO_NET_HDR_LEN);
     this.dropTap = net.reason("tap:queue-full");
@@ -301,9 +318,25 @@ export class VhostNet implements WorkerBody, HostCtx, GuestPort, TrapHandler, St
       }
       if (n > 0) worked = true;
     }
-    if (worked) return c + this.meter.take();
-    // nothing to do: re-arm notifications, and look again (vhost_enable_notify)
+    if (worked) {
+      if (this.idleSince >= 0) this.busyPollHits++;
+      this.idleSince = -1;
+      return c + this.meter.take();
+    }
+    // nothing to do: with busy polling, look at the rings again a slice later, notifications still off
+    // (vhost_net_busy_poll: the guest's next publish needs no kick), until the timeout runs out
+    if (this.busyPollNs > 0) {
+      const now = this.net.platform.engine.now;
+      if (this.idleSince < 0) this.idleSince = now;
+      const left = this.idleSince + this.busyPollNs - now;
+      if (left > 0) {
+        this.busyPolls++;
+        return c + Math.min(BUSY_POLL_SLICE_NS, left);
+      }
+    }
+    // re-arm notifications, and look again (vhost_enable_notify)
     const more = this.txDev.enableNotify() || (this.tapCount > 0 && this.rxDev.enableNotify() && this.rxDev.roomFor(this.headLen()));
+    this.idleSince = -1;
     if (more) return c + this.meter.take();
     return c > 0 ? c : -1;
   }
@@ -361,7 +394,7 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
     const txDev = new VringDevice(g, txL, ev);
     txDevs.push(txDev);
     const core = i % ctx.cores.vhost.length;
-    const vh = new VhostNet(i, net.txqFor(core), g, rxDev, txDev, net, vhostCosts, Math.max(ctx.maxFrame, tso));
+    const vh = new VhostNet(i, net.txqFor(core), g, rxDev, txDev, net, vhostCosts, Math.max(ctx.maxFrame, tso), p.virtio.busyPollUs * 1000);
     vh.worker = ctx.workers.add(`vhost-${i}`, ctx.cores.vhost[core]!, vh);
     if (tso > 0) vh.rxMaxPacket = qs * bufSize - VIRTIO_NET_HDR_LEN;
     vhosts.push(vh);
@@ -390,6 +423,10 @@ export function buildVirtio(ctx: BackendContext): BackendInstance {
       }
       for (const v of vhosts) c.vhostSignals! += v.signals;
       if (tso > 0) c.vhostTsoFrames = vhosts.reduce((a, v) => a + v.tsoFrames, 0);
+      if (p.virtio.busyPollUs > 0) {
+        c.vhostBusyPolls = vhosts.reduce((a, v) => a + v.busyPolls, 0);
+        c.vhostBusyPollHits = vhosts.reduce((a, v) => a + v.busyPollHits, 0);
+      }
       if (tso > 0 && p.virtio.indirect) c.indirectTx = drivers.reduce((a, d) => a + d.txq.indirectAdds, 0);
       const broken = txDevs.reduce((a, d) => a + d.errors, 0);
       if (broken > 0) c.vhostQueueErrors = broken;

@@ -61,7 +61,7 @@ describe("conservation: every frame offered is delivered or dropped with a reaso
     conserved(runOnce(p));
   });
 
-  it("holds across the host's and the backends' options (cores, moderation, rings, IOTLB, PCIe width, halting, IOMMU policy, grants, queues, virtqueue size)", () => {
+  it("holds across the host's and the backends' options (cores, moderation, rings, IOTLB, PCIe width, halting, IOMMU policy, grants, queues, virtqueue size, vhost busy polling)", () => {
     fc.assert(
       fc.property(
         fc.record({
@@ -90,6 +90,7 @@ describe("conservation: every frame offered is delivered or dropped with a reaso
           queues: fc.integer({ min: 1, max: 4 }),
           queueSize: fc.constantFrom(16, 256),
           tso: fc.boolean(),
+          busyPollUs: fc.constantFrom(0, 0, 20),
         }),
         (a) => {
           const r = runOnce(
@@ -104,7 +105,7 @@ describe("conservation: every frame offered is delivered or dropped with a reaso
               host: { guestCores: a.guestCores, hostCores: a.hostCores, itr: a.itr, ringEntries: a.ringEntries, iotlbEntries: a.iotlbEntries, hostQueues: a.hostQueues, vcpuHalt: a.vcpuHalt, guestGro: a.guestGro, guestGso: a.guestGso, guestHz: a.guestHz, pcieWidth: a.pcieWidth },
               sriov: { interrupts: a.interrupts, iommuPage: a.iommuPage, mapping: a.mapping, tso: a.tso },
               xen: { grants: a.grants, queues: a.queues, gso: a.tso },
-              virtio: { queueSize: a.queueSize, tso: a.tso },
+              virtio: { queueSize: a.queueSize, tso: a.tso, busyPollUs: a.busyPollUs },
               e1000: { tso: a.tso },
               traffic: { flows: a.flows, mtu: Math.max(576, a.frameBytes - 18), reqBytes: Math.min(8972, a.frameBytes) },
             }),

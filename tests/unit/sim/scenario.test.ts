@@ -169,6 +169,16 @@ describe("scenario files", () => {
     expect(got[0]).toMatch(/^s\.yaml:2:13: virtio\.indirect: expected/);
   });
 
+  it("takes virtio.busyPollUs (0 by default, as QEMU's poll-us) and says where a bad one is", () => {
+    expect(parseScenario("backends: [virtio]", "s.yaml").series[0]!.base.virtio.busyPollUs).toBe(0);
+    expect(parseScenario("virtio: { busyPollUs: 50 }\nbackends: [virtio]", "s.yaml").series[0]!.base.virtio.busyPollUs).toBe(50);
+    for (const bad of ["-1", "1.5", "20000", "soon"]) {
+      const got = issues(["virtio:", `  busyPollUs: ${bad}`].join("\n"));
+      expect(got, bad).toHaveLength(1);
+      expect(got[0], bad).toMatch(/^s\.yaml:2:15: virtio\.busyPollUs: expected/);
+    }
+  });
+
   it("takes xen.netback, and refuses multi-queue VIFs with a shared netback at the xen mapping", () => {
     const sc = parseScenario(["xen: { netback: tasklet }", "series:", "  - { name: a, backend: xen-pv }", "  - { name: b, backend: xen-pv, xen: { netback: per-cpu } }"].join("\n"), "s.yaml");
     expect(sc.series.map((x) => x.base.xen.netback)).toEqual(["tasklet", "per-cpu"]);

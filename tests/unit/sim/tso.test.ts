@@ -570,7 +570,7 @@ describe("a run with virtio TSO, the guest receiving", () => {
 describe("virtio TSO with a small ring", () => {
   it("guest to guest with 16-entry queues: a GSO packet larger than the receiver's ring is cut at its tap, one that fits waits for buffers; the run ends, every frame accounted", () => {
     for (const eventIdx of [false, true]) {
-      const r = runOnce({ ...DEFAULT_RUN, backend: "virtio", vms: 2, warmupUs: 200, measureUs: 1000, traffic: { ...DEFAULT_RUN.traffic, direction: "g2g" }, virtio: { eventIdx, queueSize: 16, tso: true, indirect: eventIdx } });
+      const r = runOnce({ ...DEFAULT_RUN, backend: "virtio", vms: 2, warmupUs: 200, measureUs: 1000, traffic: { ...DEFAULT_RUN.traffic, direction: "g2g" }, virtio: { ...DEFAULT_RUN.virtio, eventIdx, queueSize: 16, tso: true, indirect: eventIdx } });
       const c = r.conservation;
       expect(c.offered).toBe(c.delivered + c.inFlight + Object.values(c.dropped).reduce((a, b) => a + b, 0));
       expect(c.inFlight).toBe(0);
