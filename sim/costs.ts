@@ -134,6 +134,11 @@ export const COST_KEYS: readonly CostKey[] = Object.freeze(Object.keys(DEFAULT_C
 /** Units whose values must be whole numbers. */
 const INTEGER_UNITS: ReadonlySet<CostUnit> = new Set<CostUnit>(["bytes", "bits", "count"]);
 
+/** The tag a default's source starts with (V, S, D or A: the legend above); undefined for any other text, e.g. an override's. */
+export function sourceTag(source: string): "V" | "S" | "D" | "A" | undefined {
+  return /^\[([VSDA])\]/.exec(source)?.[1] as "V" | "S" | "D" | "A" | undefined;
+}
+
 export function isCostKey(key: string): key is CostKey {
   return Object.prototype.hasOwnProperty.call(DEFAULT_COSTS, key);
 }

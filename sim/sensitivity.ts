@@ -11,7 +11,7 @@
  */
 import { IovError } from "../src/errors.js";
 import { plan, type CompareOptions } from "./compare.js";
-import { COST_KEYS, DEFAULT_COSTS, isCostKey, type CostKey } from "./costs.js";
+import { COST_KEYS, DEFAULT_COSTS, isCostKey, sourceTag, type CostKey } from "./costs.js";
 import type { BackendName } from "./params.js";
 import { runOnce, type RunResult } from "./run.js";
 import type { Scenario } from "./scenario.js";
@@ -27,7 +27,7 @@ export const ASSUMED_COST_KEYS: readonly CostKey[] = Object.freeze(TIME_COST_KEY
 
 /** The tag of a default's source: V, S, D or A. */
 export function costTag(k: CostKey): string {
-  return /^\[([VSDA])\]/.exec(DEFAULT_COSTS[k].source)?.[1] ?? "?";
+  return sourceTag(DEFAULT_COSTS[k].source) ?? "?";
 }
 
 /** `assumed` (the [A] time costs), `time` (every time cost) or a list of cost keys. */

@@ -3,7 +3,7 @@
  * `--evidence`, the published measurements each per-packet default is checked against and the verdict.
  */
 import type { Command } from "commander";
-import { COST_KEYS, DEFAULT_COSTS, applyCostOverrides, parseCostOverrides, type CostTable } from "../../../sim/costs.js";
+import { COST_KEYS, DEFAULT_COSTS, applyCostOverrides, parseCostOverrides, sourceTag, type CostTable } from "../../../sim/costs.js";
 import { COST_EVIDENCE, evidenceKeys, evidenceModelNs, evidenceVerdict, type Verdict } from "../../../sim/cost-evidence.js";
 import { color, fail, printJson, table } from "../output.js";
 import { IovError } from "../../errors.js";
@@ -25,7 +25,7 @@ function run(o: CostsCliOptions): void {
     if (e instanceof IovError) fail(new IovError("EINVAL", `--set: ${e.message.slice(e.code.length + 2)}`, { ...(e.detail as object), input: true }), o.json === true);
     throw e;
   }
-  const costs = COST_KEYS.map((k) => ({ key: k, value: t[k].value, unit: t[k].unit, tag: /^\[([VSDA])\]/.exec(t[k].source)?.[1] ?? "override", source: t[k].source }));
+  const costs = COST_KEYS.map((k) => ({ key: k, value: t[k].value, unit: t[k].unit, tag: sourceTag(t[k].source) ?? "override", source: t[k].source }));
   if (o.evidence !== true) {
     if (o.json === true) printJson({ costs });
     else process.stdout.write(table(["cost", "value", "unit", "tag", "source"], costs.map((c) => [c.key, c.value, c.unit, c.tag, c.source])) + "\n");
